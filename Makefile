@@ -1,0 +1,26 @@
+# Top-level entry points (see README):
+#   make run   - install what is missing, build all three kernels, boot one (ARCH=, default riscv64)
+#   make test  - install what is missing, then run the whole test suite
+ARCH ?= riscv64
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: run test bootstrap build clean bench
+bootstrap:
+	@bash scripts/bootstrap.sh
+
+build: bootstrap
+	$(VENV)/bin/axiomdbg build --arch all
+
+run: bootstrap
+	$(VENV)/bin/axiomdbg build --arch all
+	$(VENV)/bin/axiomdbg boot --arch $(ARCH) --no-build
+
+test: bootstrap
+	$(PY) -m pytest -n 2 --dist loadgroup -q $(PYTEST_ARGS)
+
+bench: bootstrap
+	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf build

@@ -1,0 +1,163 @@
+"""The `axiomdbg` command line.
+
+Every error reaches the user as one clear line (plus, for guest failures, the
+last lines of the console), never as a Python traceback."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+from . import qemu
+from .errors import AxiomError, GuestError
+
+app = typer.Typer(
+    name="axiomdbg",
+    help="Debug and verify the axiom kernel on x86_64, AArch64 and RISC-V.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console(stderr=True)
+out = Console()
+
+PROFILES = ("embedded", "cloud")
+
+
+def _arch_list(arch: str) -> list[str]:
+    if arch.lower() == "all":
+        return list(qemu.ARCHES)
+    return [qemu.canonical_arch(a) for a in arch.split(",")]
+
+
+def _profile_list(profile: str) -> list[str]:
+    if profile == "all":
+        return list(PROFILES)
+    if profile not in PROFILES:
+        raise AxiomError(f"unknown profile {profile!r} (choose embedded, cloud or all)")
+    return [profile]
+
+
+@app.command()
+def build(
+    arch: str = typer.Option("all", "--arch", "-a", help="x86_64, aarch64, riscv64 or all"),
+    profile: str = typer.Option("embedded", "--profile", "-p", help="embedded, cloud or all"),
+    variant: str = typer.Option("", "--variant", help="paging variant: 16k/64k (aarch64), sv48/sv57 (riscv64)"),
+) -> None:
+    """Build the kernel (and its userspace) for one or all architectures."""
+    for a in _arch_list(arch):
+        for p in _profile_list(profile):
+            t0 = time.monotonic()
+            with console.status(f"building {a}/{p}{'/' + variant if variant else ''}"):
+                path = qemu.build_kernel(a, p, variant)
+            out.print(f"[green]built[/] {path.relative_to(qemu.ROOT)}  ({time.monotonic() - t0:.1f}s)")
+
+
+@app.command()
+def boot(
+    arch: str = typer.Option(..., "--arch", "-a", help="x86_64, aarch64 or riscv64"),
+    smp: int = typer.Option(1, "--smp", min=1, max=8, help="number of CPUs"),
+    mem: str = typer.Option("256M", "--mem", help="guest RAM (QEMU syntax)"),
+    profile: str = typer.Option("embedded", "--profile", "-p"),
+    variant: str = typer.Option("", "--variant"),
+    cmdline: str = typer.Option("", "--cmdline", help="kernel command line"),
+    headless: bool = typer.Option(False, "--headless",
+                                  help="no interaction: power off after the selftest and exit with its verdict"),
+    debug: bool = typer.Option(False, "--debug", help="open a gdbstub on a free port (printed at start)"),
+    la57: bool = typer.Option(False, "--la57", help="x86_64: offer 5-level paging (-cpu qemu64,+la57)"),
+    no_build: bool = typer.Option(False, "--no-build", help="do not rebuild the kernel first"),
+) -> None:
+    """Boot the kernel under QEMU with the serial console on this terminal.
+
+    Interactive by default (quit with Ctrl-A X). With --headless (or when stdin
+    is not a terminal) the kernel runs its selftest, powers off, and the exit
+    status tells whether the selftest passed."""
+    a = qemu.canonical_arch(arch)
+    kernel = qemu.kernel_path(a, profile, variant) if no_build else qemu.build_kernel(a, profile, variant)
+    interactive = sys.stdin.isatty() and not headless
+    if not interactive and "poweroff" not in cmdline.split():
+        cmdline = (cmdline + " poweroff").strip()
+    cfg = qemu.MachineConfig(arch=a, kernel=kernel, smp=smp, mem=mem, cmdline=cmdline,
+                             cpu="qemu64,+la57" if la57 and a == "x86_64" else None)
+    if debug:
+        cfg.gdb_port = qemu.free_tcp_port()
+        console.print(f"gdbstub: target remote 127.0.0.1:{cfg.gdb_port}   (symbols: {kernel})")
+    if interactive:
+        argv = cfg.argv()
+        # -serial mon:stdio multiplexes the monitor on Ctrl-A C and quits on Ctrl-A X
+        argv = [("mon:stdio" if x == "stdio" and argv[i - 1] == "-serial" else x) for i, x in enumerate(argv)]
+        console.print(f"[dim]booting {a} (Ctrl-A X quits)[/]")
+        rc = subprocess.call(argv, preexec_fn=qemu._set_pdeathsig_keep_tty)
+        raise typer.Exit(0 if rc in (0, 1) else rc)
+    with qemu.Machine(cfg) as m:
+        sys.stdout.write(f"booting {a} headless\n")
+        # stream the console while waiting for the guest to power off
+        deadline = time.monotonic() + 600
+        shown = 0
+        while m.alive and time.monotonic() < deadline:
+            m.drain(0.2)
+            if len(m.log) > shown:
+                sys.stdout.write(bytes(m.log[shown:]).decode("utf-8", "replace"))
+                sys.stdout.flush()
+                shown = len(m.log)
+        m.drain(0.05)
+        sys.stdout.write(bytes(m.log[shown:]).decode("utf-8", "replace"))
+        text = bytes(m.log).decode("utf-8", "replace")
+        if "=== AXIOM PANIC BEGIN ===" in text:
+            raise AxiomError("the kernel panicked (see the panic record above)")
+        import re
+        res = re.findall(r"selftest: (\d+) passed, (\d+) failed", text)
+        if not res:
+            raise AxiomError("the selftest did not report a result")
+        if int(res[-1][1]) != 0:
+            raise AxiomError(f"selftest: {res[-1][1]} tests failed")
+
+
+def _mount_subapps() -> None:
+    try:
+        from .bpf.cli import bpf_app  # eBPF host tools
+    except ImportError:
+        return
+    app.add_typer(bpf_app, name="bpf")
+
+
+_mount_subapps()
+
+
+def main(argv: Optional[List[str]] = None) -> None:
+    """Console-script entry point: run the app, turning AxiomErrors into one line."""
+    try:
+        app(args=argv, standalone_mode=False)
+    except GuestError as e:
+        console.print(f"[bold red]error:[/] {e}")
+        if e.detail:
+            console.print(f"[dim]{e.detail}[/]", highlight=False, markup=False)
+        sys.exit(1)
+    except AxiomError as e:
+        console.print(f"[bold red]error:[/] {e}")
+        sys.exit(1)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        console.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as e:  # click usage errors and similar
+        import click
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if isinstance(e, click.exceptions.Exit):
+            sys.exit(e.exit_code)
+        raise
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
