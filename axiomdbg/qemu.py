@@ -114,7 +114,7 @@ def _set_pdeathsig_keep_tty() -> None:
 @dataclass
 class MachineConfig:
     arch: str
-    kernel: Path
+    kernel: Path | None               # None: firmware only (riscv64 OpenSBI)
     smp: int = 1
     mem: str = "256M"
     cmdline: str = ""
@@ -137,7 +137,9 @@ class MachineConfig:
                    "-no-reboot", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
         else:  # pragma: no cover - canonical_arch guards this
             raise AxiomError(f"unknown arch {a}")
-        cmd += ["-kernel", str(self.kernel), "-m", self.mem, "-smp", str(self.smp),
+        if self.kernel is not None:
+            cmd += ["-kernel", str(self.kernel)]
+        cmd += ["-m", self.mem, "-smp", str(self.smp),
                 "-display", "none", "-serial", "stdio", "-monitor", "none", "-nodefaults"]
         if self.cmdline:
             cmd += ["-append", self.cmdline]
@@ -222,7 +224,7 @@ class Machine:
 
     # -- lifecycle -------------------------------------------------------
     def start(self) -> "Machine":
-        if not self.config.kernel.exists():
+        if self.config.kernel is not None and not self.config.kernel.exists():
             raise AxiomError(f"kernel image {self.config.kernel} does not exist (run `axiomdbg build`)")
         exe = self.config.argv()[0]
         if shutil.which(exe) is None:
