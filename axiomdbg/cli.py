@@ -119,6 +119,79 @@ def boot(
             raise AxiomError(f"selftest: {res[-1][1]} tests failed")
 
 
+@app.command("gdb")
+def gdb_cmd(
+    arch: str = typer.Option(..., "--arch", "-a"),
+    smp: int = typer.Option(1, "--smp", min=1, max=8),
+    mem: str = typer.Option("256M", "--mem"),
+    profile: str = typer.Option("embedded", "--profile", "-p"),
+    variant: str = typer.Option("", "--variant"),
+    cmdline: str = typer.Option("", "--cmdline"),
+    batch: List[str] = typer.Option([], "--ex", help="run this GDB command (repeatable); with --batch, then quit"),
+    batch_mode: bool = typer.Option(False, "--batch", help="run the --ex commands and exit"),
+) -> None:
+    """Boot the kernel halted and open gdb-multiarch with symbols, axiomdbg and the connection ready."""
+    a = qemu.canonical_arch(arch)
+    kernel = qemu.build_kernel(a, profile, variant)
+    cfg = qemu.MachineConfig(arch=a, kernel=kernel, smp=smp, mem=mem, cmdline=cmdline,
+                             gdb_port=qemu.free_tcp_port(), halted=True)
+    from .transport.gdbmi import GDB_ARCH
+    with qemu.Machine(cfg) as m:
+        env = dict(os.environ, AXIOMDBG_QEMU_PID=str(m.proc.pid))
+        argv = ["gdb-multiarch", "-nx", "-q", "-ex", "set pagination off", "-ex", "set confirm off",
+                "-ex", f"set architecture {GDB_ARCH[a]}", "-ex", f"file {kernel}",
+                "-x", str(qemu.ROOT / "gdb_scripts" / "axiomdbg.py"),
+                "-ex", f"target remote 127.0.0.1:{cfg.gdb_port}"]
+        for c in batch:
+            argv += ["-ex", c]
+        if batch_mode:
+            argv.insert(1, "-batch")
+        console.print(f"[dim]QEMU pid {m.proc.pid} halted at reset; gdbstub 127.0.0.1:{cfg.gdb_port}. "
+                      f"`continue` boots, Ctrl-C stops, `ax help` lists commands.[/]")
+        # the guest's serial console goes to a log file so it does not fight GDB for the terminal
+        log = m.log_to_file(kernel.parent / "serial.log")
+        console.print(f"[dim]serial console: {log}[/]")
+        rc = subprocess.call(argv, env=env)
+        raise typer.Exit(rc)
+
+
+_ONESHOT_HELP = {
+    "vtop": "Translate a virtual address (per-level chain).",
+    "pt": "Dump an address space as merged ranges.",
+    "ptov": "Find virtual addresses mapping a physical address.",
+}
+
+
+def _make_oneshot(name: str):
+    def cmd(
+        ctx: typer.Context,
+        arch: str = typer.Option(..., "--arch", "-a"),
+        attach: Optional[str] = typer.Option(None, "--attach", help="HOST:PORT of a running gdbstub"),
+        dump: Optional[str] = typer.Option(None, "--dump", help="a memory dump (axiomdbg snapshot / dump-guest-memory)"),
+        kernel: Optional[str] = typer.Option(None, "--kernel", help="kernel ELF (required with --dump)"),
+        smp: int = typer.Option(1, "--smp", min=1, max=8),
+        profile: str = typer.Option("embedded", "--profile", "-p"),
+        variant: str = typer.Option("", "--variant"),
+    ) -> None:
+        from .oneshot import oneshot
+        text = oneshot(name, list(ctx.args), arch, attach=attach, dump=dump, kernel=kernel, smp=smp,
+                       profile=profile, variant=variant)
+        sys.stdout.write(text)
+
+    cmd.__doc__ = (_ONESHOT_HELP.get(name) or name) + " Extra options (e.g. --json, --pid N) go to the command; " \
+        "see `ax " + name + " --help` in GDB."
+    app.command(name, context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(cmd)
+
+
+def _mount_oneshots() -> None:
+    from .commands import COMMANDS
+    for name in COMMANDS:
+        _make_oneshot(name)
+
+
+_mount_oneshots()
+
+
 def _mount_subapps() -> None:
     try:
         from .bpf.cli import bpf_app  # eBPF host tools

@@ -316,6 +316,31 @@ class Machine:
             pass
         return bytes(self.log)
 
+    def log_to_file(self, path: str | os.PathLike) -> Path:
+        """Drain the serial console into `path` from a background thread (for
+        sessions where nobody reads the console, such as `axiomdbg gdb`; a full
+        pipe would otherwise stall the guest)."""
+        import threading
+
+        p = Path(path)
+        p.parent.mkdir(parents=True, exist_ok=True)
+
+        def pump() -> None:
+            with open(p, "ab") as f:
+                while self.alive:
+                    try:
+                        chunk = self.serial.recv(timeout=0.2)
+                    except EOFError:
+                        break
+                    except Exception:
+                        break
+                    if chunk:
+                        f.write(chunk)
+                        f.flush()
+
+        threading.Thread(target=pump, name="qemu-serial-log", daemon=True).start()
+        return p
+
     def send(self, text: str | bytes) -> None:
         self.serial.send(text.encode() if isinstance(text, str) else text)
 

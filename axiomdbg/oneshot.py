@@ -1,0 +1,110 @@
+"""One-shot inspection: boot (or attach to, or open a dump of) a kernel, run one
+inspection command from :mod:`axiomdbg.commands`, print, and clean up.
+
+Three ways to get a stopped target:
+  * fresh boot (default): build if needed, boot under QEMU, let it run until
+    init prints `init: ready`, stop it, inspect, kill QEMU;
+  * `--attach HOST:PORT`: a running gdbstub (QEMU started elsewhere);
+  * `--dump FILE --kernel ELF`: a memory dump (post-mortem).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+from typing import Iterator
+
+from . import qemu
+from .commands import COMMANDS, Session
+from .errors import AxiomError
+from .transport.gdbmi import GdbMi
+from .transport.qemu_direct import QemuPhysicalMemory
+
+READY = rb"init: ready"
+
+
+class CachedRegisters:
+    """Read each register once per stop (registers don't change while stopped)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self._c: dict[str, int] = {}
+
+    def read_reg(self, name: str) -> int:
+        if name not in self._c:
+            self._c[name] = self.inner.read_reg(name)
+        return self._c[name]
+
+    def invalidate(self) -> None:
+        self._c.clear()
+
+
+@contextlib.contextmanager
+def live_session(arch: str, smp: int = 1, profile: str = "embedded", variant: str = "", cmdline: str = "",
+                 cpu: str | None = None, ready: bytes = READY, timeout: float = 300) -> Iterator[tuple[Session, qemu.Machine]]:
+    """Boot a fresh kernel, wait for `ready`, stop it, and yield a Session on it."""
+    kernel = qemu.build_kernel(arch, profile, variant)
+    cfg = qemu.MachineConfig(arch=arch, kernel=kernel, smp=smp, cmdline=cmdline, cpu=cpu,
+                             gdb_port=qemu.free_tcp_port())
+    with qemu.Machine(cfg) as m:
+        m.read_until(ready, timeout=timeout)
+        m.stop()
+        with GdbMi(arch, str(kernel)) as g:
+            g.connect("127.0.0.1", cfg.gdb_port)
+            mem = QemuPhysicalMemory(m.proc.pid, m.hmp)
+            try:
+                yield Session(arch, mem, CachedRegisters(g), elf=str(kernel)), m
+            finally:
+                mem.close()
+
+
+@contextlib.contextmanager
+def attach_session(arch: str, address: str, elf: str | None) -> Iterator[Session]:
+    host, _, port = address.rpartition(":")
+    if not port.isdigit():
+        raise AxiomError(f"--attach wants HOST:PORT, got {address!r}")
+    with GdbMi(arch, elf) as g:
+        g.connect(host or "127.0.0.1", int(port))
+        yield Session(arch, g, CachedRegisters(g), elf=elf)
+
+
+@contextlib.contextmanager
+def dump_session(arch: str, dump: str, elf: str) -> Iterator[Session]:
+    from .transport.dump import DumpMemory
+    from .core.kernel import registers_from_layout
+
+    mem = DumpMemory(dump)
+    try:
+        s = Session(arch, mem, None, elf=elf)
+        s.regs = registers_from_layout(s)
+        yield s
+    finally:
+        mem.close()
+
+
+def run_command(session: Session, name: str, argv: list[str]) -> str:
+    cmd = COMMANDS[name]
+    try:
+        ns = cmd.parser().parse_args(argv)
+    except Exception as e:   # argparse.ArgumentError with exit_on_error=False
+        raise AxiomError(f"{name}: {e}") from None
+    buf = io.StringIO()
+    cmd.run(session, ns, buf)
+    return buf.getvalue()
+
+
+def oneshot(name: str, argv: list[str], arch: str, attach: str | None = None, dump: str | None = None,
+            kernel: str | None = None, smp: int = 1, profile: str = "embedded", variant: str = "") -> str:
+    arch = qemu.canonical_arch(arch)
+    if dump:
+        if not kernel:
+            raise AxiomError("--dump needs --kernel ELF (the kernel that produced the dump)")
+        with dump_session(arch, dump, kernel) as s:
+            return run_command(s, name, argv)
+    if attach:
+        elf = kernel or str(qemu.kernel_path(arch, profile, variant))
+        with attach_session(arch, attach, elf if Path(elf).exists() else None) as s:
+            return run_command(s, name, argv)
+    with live_session(arch, smp=smp, profile=profile, variant=variant) as (s, _m):
+        return run_command(s, name, argv)
