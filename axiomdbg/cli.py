@@ -200,6 +200,14 @@ def _mount_subapps() -> None:
     app.add_typer(bpf_app, name="bpf")
 
 
+def _mount_triage() -> None:
+    from .triage.cli import triage_app
+    app.add_typer(triage_app, name="triage")
+
+
+_mount_triage()
+
+
 _mount_subapps()
 
 
