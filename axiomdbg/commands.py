@@ -14,7 +14,7 @@ import json
 from typing import Callable, TextIO
 
 from .core.arch import get_arch
-from .core.errors import AxiomError
+from .core.errors import AxiomError, PagingDisabledError
 from .core.memory import PageCache
 from .core.paging import MappedRange, PagingConfig, RegionKind, Translation, size_str
 
@@ -24,8 +24,10 @@ MASK64 = (1 << 64) - 1
 class Session:
     """Everything a command needs to inspect one stopped target."""
 
-    def __init__(self, arch: str, mem, regs, elf: str | None = None, types=None):
+    def __init__(self, arch: str, mem, regs, elf: str | None = None, types=None, liveness=None):
         self.arch = get_arch(arch)
+        # liveness(): raise a one-line AxiomError if the target vanished or is running
+        self.liveness = liveness
         self.raw_mem = mem
         self.mem = PageCache(mem)
         self.regs = regs
@@ -54,10 +56,21 @@ class Session:
             self._types = TypeIndex(self.elf)
         return self._types
 
+    def check(self) -> None:
+        """Fail with one clear line if the target is gone or running (front-ends call it first)."""
+        if self.liveness is not None:
+            self.liveness()
+
     @property
     def paging(self) -> PagingConfig:
         if self._cfg is None:
-            self._cfg = self.arch.paging_from_registers(self.regs)
+            if self.regs is None:
+                raise AxiomError("no registers: this target has no CPU state (open a dump with --kernel)")
+            try:
+                self._cfg = self.arch.paging_from_registers(self.regs)
+            except PagingDisabledError as e:
+                raise PagingDisabledError(f"paging is off on this CPU ({e}); the kernel has not enabled the MMU "
+                                          f"yet: continue past early boot, or use physical addresses") from None
         return self._cfg
 
     def read_virt(self, va: int, size: int) -> bytes:
@@ -209,7 +222,7 @@ class Pt(Command):
         out.write(f"{'VA start':>18} {'VA end':>18}  {'PA':>12} {'size':>7}  flags              label\n")
         for r in sel:
             out.write(f"{r.va:#018x} {r.va_end:#018x}  {r.pa:#012x} {size_str(r.size):>7}  "
-                      f"{r.flags.merge_key():<18} {labeler(r)}\n")
+                      f"{str(r.flags.merge_key()):<18} {labeler(r)}\n")
         out.write(f"{len(sel)} ranges\n")
 
     @staticmethod
@@ -256,7 +269,7 @@ def _keep(r: MappedRange, args) -> bool:
 def range_json(r: MappedRange, label: str = "") -> dict:
     f = r.flags
     return {"va_start": r.va, "va_end": r.va_end, "pa": r.pa, "size": r.size,
-            "page_size": r.size // max(r.count, 1), "entries": r.count, "flags": f.merge_key(),
+            "page_size": r.size // max(r.count, 1), "entries": r.count, "flags": str(f.merge_key()),
             "readable": f.readable, "writable": f.writable, "executable": f.executable, "user": f.user,
             "global": f.global_, "label": label or None}
 
@@ -279,7 +292,7 @@ class Ptov(Command):
             if m.pa <= pa < m.pa + m.size:
                 hits.append((m.va + (pa - m.pa), m))
         if args.json:
-            emit_json(out, [{"va": va, "page_va": m.va, "page_size": m.size, "flags": m.flags.merge_key()}
+            emit_json(out, [{"va": va, "page_va": m.va, "page_size": m.size, "flags": str(m.flags.merge_key())}
                             for va, m in hits])
             return
         if not hits:
@@ -293,3 +306,360 @@ def _fn_vtop(s: Session, va: int, pid: int | None = None) -> int:
 
 
 FUNCTIONS["ax_vtop"] = _fn_vtop
+
+
+# ---------------------------------------------------------------------------
+# Kernel objects: ps, threads, bt, cpus, dmesg, mounts, ls, devs, pmm, maps, files, bpf, layout
+# ---------------------------------------------------------------------------
+
+def _hex(v: int | None) -> str:
+    return "-" if v is None else f"{v:#x}"
+
+
+def _default_pid(s: Session, pid: int | None, out: TextIO, quiet: bool) -> int:
+    """--pid, else the current process, else pid 1 (said so unless --json)."""
+    if pid is not None:
+        return pid
+    try:
+        p = s.kernel.current_process()
+    except AxiomError:
+        p = None
+    if p is not None:
+        return p.pid.value_()
+    if not quiet:
+        out.write("(the current thread is a kernel thread; showing pid 1, use --pid N)\n")
+    return 1
+
+
+@command
+class Ps(Command):
+    name = "ps"
+    summary = "list processes (pid, ppid, state, threads, pages, name)"
+
+    def add_arguments(self, p):
+        p.add_argument("--json", action="store_true")
+
+    def run(self, s, args, out):
+        procs = s.kernel.ps()
+        if args.json:
+            emit_json(out, procs)
+            return
+        out.write(f"{'PID':>5} {'PPID':>5} {'STATE':<8} {'THR':>3} {'PAGES':>6}  {'ROOT':>12}  NAME\n")
+        for p in procs:
+            out.write(f"{p['pid']:>5} {p['ppid']:>5} {p['state']:<8} {p['threads']:>3} {p['pages']:>6}  "
+                      f"{_hex(p['aspace_root']):>12}  {p['name']}\n")
+
+
+@command
+class Threads(Command):
+    name = "threads"
+    summary = "list threads (kernel threads too) with state, CPU and where they sleep"
+
+    def add_arguments(self, p):
+        p.add_argument("--pid", type=int, help="only this process's threads")
+        p.add_argument("--regs", action="store_true", help="show the saved registers")
+        p.add_argument("--json", action="store_true")
+
+    def run(self, s, args, out):
+        k = s.kernel
+        running = k.running_threads()
+        rows = []
+        for t in k.threads():
+            info = k.thread_info(t, running)
+            if args.pid is not None and info["pid"] != args.pid:
+                continue
+            info["saved_registers"] = k.saved_registers(t) if info["state"] != "running" else None
+            rows.append(info)
+        if args.json:
+            emit_json(out, rows)
+            return
+        out.write(f"{'TID':>6} {'PID':>5} {'STATE':<9} {'CPU':>3} {'RUNTIME_US':>10} {'SWITCHES':>8}  NAME\n")
+        for r in rows:
+            on = f"  [on CPU {r['on_cpu']}]" if "on_cpu" in r else ""
+            out.write(f"{r['tid']:>6} {r['pid']:>5} {r['state']:<9} {r['cpu']:>3} {r['runtime_us']:>10} "
+                      f"{r['switches']:>8}  {r['name']}{on}\n")
+            if args.regs and r["saved_registers"]:
+                regs = r["saved_registers"]
+                out.write("        " + " ".join(f"{n}={v:#x}" for n, v in regs.items()) + "\n")
+
+
+@command
+class Bt(Command):
+    name = "bt"
+    summary = "backtrace of a thread (a sleeping thread from its saved context; default: current)"
+
+    def add_arguments(self, p):
+        p.add_argument("--tid", type=int)
+        p.add_argument("--pid", type=int, help="the first thread of this process")
+        p.add_argument("--all", action="store_true", help="every thread")
+        p.add_argument("--json", action="store_true")
+
+    def run(self, s, args, out):
+        k = s.kernel
+        if args.all:
+            threads = list(k.threads())
+        elif args.tid is not None:
+            threads = [k.find_thread(args.tid)]
+        elif args.pid is not None:
+            p = k.find_process(args.pid)
+            first = p.threads.value_()
+            if not first:
+                raise AxiomError(f"process {args.pid} has no threads left")
+            threads = [k.load(first, "struct thread")]
+        else:
+            threads = [k.current_thread()]
+        result = []
+        for t in threads:
+            try:
+                frames = k.thread_backtrace(t)
+                err = None
+            except AxiomError as e:
+                frames, err = [], str(e)
+            result.append((t, frames, err))
+        if args.json:
+            emit_json(out, [{"tid": t.tid.value_(), "name": t.name.string_(), "state": k.thread_state(t),
+                             "frames": [f.to_dict() for f in fr], "error": err} for t, fr, err in result])
+            return
+        for t, frames, err in result:
+            out.write(f"thread {t.tid.value_()} ({t.name.string_()}) {k.thread_state(t)}\n")
+            if err:
+                if not args.all:
+                    raise AxiomError(err)
+                out.write(f"  {err}\n")
+            for f in frames:
+                out.write(f"  {f}\n")
+
+
+@command
+class Cpus(Command):
+    name = "cpus"
+    summary = "CPUs and what each one runs"
+
+    def add_arguments(self, p):
+        p.add_argument("--json", action="store_true")
+
+    def run(self, s, args, out):
+        cpus = s.kernel.cpus()
+        if args.json:
+            emit_json(out, cpus)
+            return
+        out.write(f"{'CPU':>3} {'HWID':>4} {'ON':>2} {'TICKS':>8} {'SWITCHES':>8} {'IDLE_MS':>8}  CURRENT\n")
+        for c in cpus:
+            cur = (f"tid {c['current']} ({c['current_name']}" + (f", pid {c['current_pid']})" if c['current_pid']
+                   else ")")) if c["current"] >= 0 and c["current_name"] is not None else "-"
+            out.write(f"{c['cpu']:>3} {c['hwid']:>4} {int(c['online']):>2} {c['ticks']:>8} {c['switches']:>8} "
+                      f"{c['idle_ms']:>8}  {cur}\n")
+
+
+@command
+class Dmesg(Command):
+    name = "dmesg"
+    summary = "the kernel log ring (every record still in it)"
+
+    def add_arguments(self, p):
+        p.add_argument("-n", "--last", type=int, help="only the last N records")
+        p.add_argument("--json", action="store_true")
+
+    def run(self, s, args, out):
+        recs = s.kernel.dmesg()
+        if args.last is not None:
+            recs = recs[-args.last:] if args.last > 0 else []
+        if args.json:
+            emit_json(out, recs)
+            return
+        for r in recs:
+            us = r["ts_ns"] // 1000
+            out.write(f"[{us // 1000000:5d}.{us % 1000000:06d}] {r['text']}\n")
+
+
+@command
+class Mounts(Command):
+    name = "mounts"
+    summary = "mounted file systems (like /proc/mounts)"
+
+    def add_arguments(self, p):
+        p.add_argument("--json", action="store_true")
+
+    def run(self, s, args, out):
+        ms = s.kernel.mounts()
+        if args.json:
+            emit_json(out, ms)
+            return
+        for m in ms:
+            out.write(f"{m['source']} {m['path']} {m['fstype']} {m['mode']} 0 0\n")
+
+
+@command
+class Ls(Command):
+    name = "ls"
+    summary = "list a directory of the kernel's VFS tree (from the kernel's own objects)"
+
+    def add_arguments(self, p):
+        p.add_argument("path", nargs="?", default="/")
+        p.add_argument("--json", action="store_true")
+
+    def run(self, s, args, out):
+        if not args.path.startswith("/"):
+            raise AxiomError(f"ls wants an absolute path, got {args.path!r}")
+        ents = s.kernel.ls(args.path)
+        if args.json:
+            emit_json(out, ents)
+            return
+        for e in ents:
+            perm = f"{e['perm']:04o}" if e.get("perm") is not None else "    "
+            size = "" if e.get("size") is None else str(e["size"])
+            ino = "" if e.get("ino") is None else str(e["ino"])
+            out.write(f"{e['type']:<4} {perm} {ino:>6} {size:>9}  {e['name']}"
+                      f"{'/' if e['type'] == 'dir' else ''}\n")
+
+
+@command
+class Devs(Command):
+    name = "devs"
+    summary = "devfs device nodes"
+
+    def add_arguments(self, p):
+        p.add_argument("--json", action="store_true")
+
+    def run(self, s, args, out):
+        ds = s.kernel.devfs_nodes()
+        if args.json:
+            emit_json(out, ds)
+            return
+        for d in ds:
+            out.write(f"/dev/{d['name']:<10} {d['major']:>3},{d['minor']:<3}  refs {d['refcount']}\n")
+
+
+@command
+class Pmm(Command):
+    name = "pmm"
+    summary = "physical frame allocator figures (like /proc/meminfo)"
+
+    def add_arguments(self, p):
+        p.add_argument("--json", action="store_true")
+
+    def run(self, s, args, out):
+        d = s.kernel.pmm()
+        if args.json:
+            emit_json(out, d)
+            return
+        for k_, v in d.items():
+            out.write(f"{k_:<16} {v:#x}\n" if k_ == "base_pa" else f"{k_:<16} {v}\n")
+        out.write(f"{'MemTotal:':<16} {d['total_frames'] * d['page_size'] // 1024} kB\n")
+        out.write(f"{'MemFree:':<16} {d['free_frames'] * d['page_size'] // 1024} kB\n")
+
+
+@command
+class Maps(Command):
+    name = "maps"
+    summary = "a process's mappings: its VM regions with their frames (like /proc/PID/maps)"
+
+    def add_arguments(self, p):
+        p.add_argument("--pid", type=int)
+        p.add_argument("--json", action="store_true")
+
+    def run(self, s, args, out):
+        pid = _default_pid(s, args.pid, out, args.json)
+        ms = s.kernel.mappings(pid)
+        if args.json:
+            emit_json(out, ms)
+            return
+        for m in ms:
+            pa = f"{m['pa']:016x}" if m["pa"] is not None else f"{'-':>16}"
+            out.write(f"{m['start']:016x}-{m['end']:016x} {pa} {m['flags']} {m['kind']}\n")
+
+
+@command
+class Files(Command):
+    name = "files"
+    summary = "a process's open file descriptors"
+
+    def add_arguments(self, p):
+        p.add_argument("--pid", type=int)
+        p.add_argument("--json", action="store_true")
+
+    def run(self, s, args, out):
+        pid = _default_pid(s, args.pid, out, args.json)
+        fs = s.kernel.files(pid)
+        if args.json:
+            emit_json(out, fs)
+            return
+        out.write(f"{'FD':>3} {'MODE':<4} {'TYPE':<4} {'OFFSET':>8} {'REFS':>4}  PATH\n")
+        for f in fs:
+            out.write(f"{f['fd']:>3} {f['mode']:<4} {f['type'] or '?':<4} {f['offset']:>8} {f['refcount']:>4}  "
+                      f"{f['path']}\n")
+
+
+@command
+class Bpf(Command):
+    name = "bpf"
+    summary = "eBPF programs (id, type, attach point, size) and maps (type, sizes, contents)"
+
+    def add_arguments(self, p):
+        p.add_argument("--disasm", action="store_true", help="disassemble each program")
+        p.add_argument("--values", action="store_true", help="show map contents")
+        p.add_argument("--json", action="store_true")
+
+    def run(self, s, args, out):
+        k = s.kernel
+        if not k.bpf_available():
+            raise AxiomError("this kernel has no eBPF subsystem (no bpf objects in its DWARF)")
+        progs = k.bpf_progs(with_insns=args.disasm or args.json)
+        maps = k.bpf_maps(with_values=args.values or args.json)
+        if args.disasm or args.json:
+            from .bpf.asm import disassemble
+            for p in progs:
+                code = p.pop("code", b"")
+                try:
+                    p["disassembly"] = disassemble(code).splitlines() if code else []
+                except Exception as e:   # a corrupt program must not hide the rest
+                    p["disassembly"] = [f"<cannot disassemble: {e}>"]
+        if args.json:
+            emit_json(out, {"progs": progs, "maps": maps})
+            return
+        out.write(f"{len(progs)} programs\n")
+        for p in progs:
+            att = ",".join(p["attached"]) or "-"
+            out.write(f"  prog {p['id']:>3} {p['type_name']:<16} {p['name']!r:<18} {p['insns']:>5} insns "
+                      f"attached {att}  runs {p['run_cnt']}\n")
+            for line in p.get("disassembly", []):
+                out.write(f"      {line}\n")
+        out.write(f"{len(maps)} maps\n")
+        for m in maps:
+            out.write(f"  map  {m['id']:>3} {m['type_name']:<16} {m['name']!r:<18} key {m['key_size']} "
+                      f"value {m['value_size']} max {m['max_entries']} ({m['mem_bytes']} bytes)\n")
+            for e in m.get("entries", []):
+                out.write(f"      {e}\n")
+
+
+@command
+class Layout(Command):
+    name = "layout"
+    summary = "the kernel's layout note (paging mode, bases, build id)"
+
+    def add_arguments(self, p):
+        p.add_argument("--json", action="store_true")
+
+    def run(self, s, args, out):
+        d = s.kernel.layout_dict()
+        if args.json:
+            emit_json(out, d)
+            return
+        for k_, v in d.items():
+            if k_ in ("magic",):
+                continue
+            out.write(f"{k_:<18} {v:#x}\n" if isinstance(v, int) and v > 4096 else f"{k_:<18} {v}\n")
+
+
+def _fn_proc(s: Session, pid: int) -> int:
+    return s.kernel.find_process(pid).address_
+
+
+def _fn_current(s: Session) -> int:
+    return s.kernel.current_thread().address_
+
+
+_fn_proc.ctype = "struct process *"
+_fn_current.ctype = "struct thread *"
+FUNCTIONS["ax_proc"] = _fn_proc
+FUNCTIONS["ax_current"] = _fn_current

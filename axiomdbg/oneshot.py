@@ -40,21 +40,40 @@ class CachedRegisters:
         self._c.clear()
 
 
+def default_cpu(arch: str, variant: str = "") -> str | None:
+    """The -cpu a configuration needs (cortex-a72 has no 16 KiB granule: use cortex-a76)."""
+    if arch == "aarch64" and variant == "16k":
+        return "cortex-a76"
+    return None
+
+
 @contextlib.contextmanager
 def live_session(arch: str, smp: int = 1, profile: str = "embedded", variant: str = "", cmdline: str = "",
-                 cpu: str | None = None, ready: bytes = READY, timeout: float = 300) -> Iterator[tuple[Session, qemu.Machine]]:
-    """Boot a fresh kernel, wait for `ready`, stop it, and yield a Session on it."""
+                 cpu: str | None = None, ready: bytes = READY, timeout: float = 300,
+                 before_stop=None) -> Iterator[tuple[Session, qemu.Machine]]:
+    """Boot a fresh kernel, wait for `ready`, stop it, and yield a Session on it.
+
+    ``before_stop(machine)`` runs after `ready` and before the CPUs are stopped
+    (tests use it to read the kernel's own /proc views over the serial shell)."""
     kernel = qemu.build_kernel(arch, profile, variant)
+    if cpu is None:
+        cpu = default_cpu(arch, variant)
     cfg = qemu.MachineConfig(arch=arch, kernel=kernel, smp=smp, cmdline=cmdline, cpu=cpu,
                              gdb_port=qemu.free_tcp_port())
     with qemu.Machine(cfg) as m:
         m.read_until(ready, timeout=timeout)
+        if before_stop is not None:
+            before_stop(m)
         m.stop()
         with GdbMi(arch, str(kernel)) as g:
             g.connect("127.0.0.1", cfg.gdb_port)
             mem = QemuPhysicalMemory(m.proc.pid, m.hmp)
+
+            def liveness() -> None:
+                if not m.alive:
+                    raise AxiomError(f"QEMU (pid {m.proc.pid}) has exited: nothing to inspect")
             try:
-                yield Session(arch, mem, CachedRegisters(g), elf=str(kernel)), m
+                yield Session(arch, mem, CachedRegisters(g), elf=str(kernel), liveness=liveness), m
             finally:
                 mem.close()
 
@@ -90,6 +109,7 @@ def run_command(session: Session, name: str, argv: list[str]) -> str:
     except Exception as e:   # argparse.ArgumentError with exit_on_error=False
         raise AxiomError(f"{name}: {e}") from None
     buf = io.StringIO()
+    session.check()
     cmd.run(session, ns, buf)
     return buf.getvalue()
 

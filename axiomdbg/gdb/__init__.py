@@ -102,8 +102,22 @@ def session():
         objf = gdb.current_progspace().filename
         if objf:
             elf = objf
-        _session = Session(arch=_arch_name(), mem=best_physical_memory(), regs=GdbRegisters(), elf=elf)
+        _session = Session(arch=_arch_name(), mem=best_physical_memory(), regs=GdbRegisters(), elf=elf,
+                           liveness=_liveness)
     return _session
+
+
+def _liveness() -> None:
+    """One clear line when there is nothing to inspect: QEMU gone, no connection, or the target running."""
+    pid = os.environ.get("AXIOMDBG_QEMU_PID")
+    if pid and pid.isdigit() and not os.path.exists(f"/proc/{pid}"):
+        raise TargetError(f"QEMU (pid {pid}) has exited: nothing to inspect")
+    inf = gdb.selected_inferior()
+    if inf is None or inf.pid == 0 or not inf.threads():
+        raise TargetError("not connected to a target (use `target remote HOST:PORT`)")
+    th = gdb.selected_thread()
+    if th is not None and th.is_running():
+        raise TargetError("the target is running: stop it first (Ctrl-C or `interrupt`)")
 
 
 def _invalidate(_event=None) -> None:
@@ -168,7 +182,9 @@ class AxSub(gdb.Command):
             argv = shlex.split(arg)
             ns = self.cmd.parser().parse_args(argv)
             buf = io.StringIO()
-            self.cmd.run(session(), ns, buf)
+            s = session()
+            s.check()
+            self.cmd.run(s, ns, buf)
             out = buf.getvalue()
             if out:
                 gdb.write(out)
@@ -186,9 +202,20 @@ class _AxFunction(gdb.Function):
 
     def invoke(self, *args):
         try:
-            return self.fn(session(), *[int(a) for a in args])
+            s = session()
+            s.check()
+            v = self.fn(s, *[int(a) for a in args])
         except AxiomError as e:
             raise gdb.GdbError(f"ax: {e}") from None
+        except gdb.error as e:
+            raise gdb.GdbError(f"ax: {e}") from None
+        ctype = getattr(self.fn, "ctype", None)
+        if ctype:
+            try:   # a typed pointer, so `p *$ax_proc(1)` works
+                return gdb.parse_and_eval(f"({ctype}) {v:#x}")
+            except gdb.error:
+                pass
+        return v
 
 
 def register() -> None:

@@ -1,0 +1,249 @@
+"""Proof obligations over extracted semantics, discharged with Z3.
+
+Every obligation is the negation of a soundness property, asserted per
+extracted path; UNSAT on every path = PROVED, SAT = UNSOUND (the model is the
+counterexample), solver timeout = UNKNOWN.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import claripy
+import z3
+
+from . import model
+from .extract import Extraction, Path_
+from .model import FIELDS, member, member_parts
+
+X = claripy.BVS("x", 64, explicit_name=True)
+Y = claripy.BVS("y", 64, explicit_name=True)
+
+PROVED, UNSOUND, UNKNOWN = "PROVED", "UNSOUND", "UNKNOWN"
+
+
+@dataclass
+class Outcome:
+    status: str
+    detail: str = ""
+    counterexample: dict[str, Any] | None = None
+    seconds: float = 0.0
+
+
+def to_z3(e):
+    return claripy.backends.z3.convert(e)
+
+
+def _model_int(m: z3.ModelRef, e) -> int:
+    v = m.eval(to_z3(e), model_completion=True)
+    return v.as_long() if hasattr(v, "as_long") else int(str(v))
+
+
+def solve(assertions: list, timeout_ms: int) -> tuple[str, z3.ModelRef | None, str]:
+    s = z3.SolverFor("QF_BV")
+    s.set("timeout", timeout_ms)
+    for a in assertions:
+        s.add(to_z3(a))
+    r = s.check()
+    if r == z3.unsat:
+        return "unsat", None, ""
+    if r == z3.sat:
+        return "sat", s.model(), ""
+    return "unknown", None, s.reason_unknown()
+
+
+def _state_values(m, st: dict) -> dict[str, int]:
+    return {f: _model_int(m, st[f]) for f in st}
+
+
+def mul_assumptions(p: Path_, pairs: Iterable[tuple]) -> list:
+    """bpf_tnum_mul's contract (proved separately) instantiated at `pairs`."""
+    out = []
+    for (av, am, bv, bm, rv, rm) in p.mul_calls:
+        for (xx, yy) in pairs:
+            out.append(claripy.Or(claripy.Not(claripy.And((xx & ~am) == av, (yy & ~bm) == bv)),
+                                  ((xx * yy) & ~rm) == rv))
+    return out
+
+
+def _run_paths(ex: Extraction, build: Callable[[Path_], tuple[list, Callable]], timeout_ms: int) -> Outcome:
+    t0 = time.monotonic()
+    reasons = []
+    for i, p in enumerate(ex.paths):
+        assertions, explain = build(p)
+        r, m, why = solve(assertions, timeout_ms)
+        if r == "sat":
+            return Outcome(UNSOUND, f"path {i + 1}/{len(ex.paths)}", explain(m), time.monotonic() - t0)
+        if r == "unknown":
+            reasons.append(f"path {i + 1}: solver {why or 'unknown'} after {timeout_ms} ms")
+    if reasons:
+        return Outcome(UNKNOWN, "; ".join(reasons), None, time.monotonic() - t0)
+    return Outcome(PROVED, f"{len(ex.paths)} path(s)", None, time.monotonic() - t0)
+
+
+def alu_sound(ex: Extraction, op: str, synced: bool, timeout_ms: int) -> Outcome:
+    """For all inputs a (,b) and members x (,y): op(x, y) is a member of out."""
+    binary = op in model.ALU2
+    z = model.ALU2[op](X, Y) if binary else model.ALU1[op](X)
+    a = ex.inputs["a"]
+    b = ex.inputs.get("b")
+    pairs = [(X, Y), (model.zx(model.lo32(X)), model.zx(model.lo32(Y)))]
+
+    def build(p: Path_):
+        out = p.outs["out"]
+        asrt = [p.cond, member(a, X)]
+        if binary:
+            asrt.append(member(b, Y))
+        if synced:
+            asrt.append(model.invariant(a))
+            if binary:
+                asrt.append(model.invariant(b))
+        asrt += mul_assumptions(p, pairs)
+        asrt.append(claripy.Not(member(out, z)))
+
+        def explain(m):
+            ce = {"a": _state_values(m, a), "x": _model_int(m, X)}
+            if binary:
+                ce["b"] = _state_values(m, b)
+                ce["y"] = _model_int(m, Y)
+            ce["result"] = _model_int(m, z)
+            ce["out"] = _state_values(m, out)
+            ce["violated"] = [k for k, c in member_parts(out, z).items() if not _model_true(m, c)]
+            return ce
+        return asrt, explain
+    return _run_paths(ex, build, timeout_ms)
+
+
+def _model_true(m, c) -> bool:
+    return z3.is_true(m.eval(to_z3(c), model_completion=True))
+
+
+def jmp_sound(ex: Extraction, cond: str, is32: bool, edge: str, timeout_ms: int, synced: bool = False) -> Outcome:
+    """taken edge: cond(x,y) -> bit0 set and x in dst_t and y in src_t; fall-through likewise."""
+    a, b = ex.inputs["a"], ex.inputs["b"]
+    c = model.COND[cond](X, Y, is32)
+    taken = edge == "taken"
+    bit = 1 if taken else 2
+
+    def build(p: Path_):
+        d, s = (p.outs["dst_t"], p.outs["src_t"]) if taken else (p.outs["dst_f"], p.outs["src_f"])
+        good = claripy.And((p.ret & bit) != 0, member(d, X), member(s, Y))
+        asrt = [p.cond, member(a, X), member(b, Y), c if taken else claripy.Not(c), claripy.Not(good)]
+        if synced:
+            asrt += [model.invariant(a), model.invariant(b)]
+
+        def explain(m):
+            ce = {"dst": _state_values(m, a), "src": _state_values(m, b), "x": _model_int(m, X),
+                  "y": _model_int(m, Y), "is32": int(is32), "edge": edge, "ret": _model_int(m, p.ret),
+                  "dst_out": _state_values(m, d), "src_out": _state_values(m, s)}
+            v = []
+            if not _model_true(m, (p.ret & bit) != 0):
+                v.append("feasibility bit")
+            v += ["dst." + k for k, cc in member_parts(d, X).items() if not _model_true(m, cc)]
+            v += ["src." + k for k, cc in member_parts(s, Y).items() if not _model_true(m, cc)]
+            ce["violated"] = v
+            return ce
+        return asrt, explain
+    return _run_paths(ex, build, timeout_ms)
+
+
+def sync_sound(ex: Extraction, timeout_ms: int) -> Outcome:
+    """Every member of s before bpf_range_sync is a member after it."""
+    a = ex.inputs["a"]
+
+    def build(p: Path_):
+        out = p.outs["out"]
+        asrt = [p.cond, member(a, X), claripy.Not(member(out, X))]
+
+        def explain(m):
+            return {"a": _state_values(m, a), "x": _model_int(m, X), "out": _state_values(m, out),
+                    "violated": [k for k, cc in member_parts(out, X).items() if not _model_true(m, cc)]}
+        return asrt, explain
+    return _run_paths(ex, build, timeout_ms)
+
+
+def sync_establishes_invariant(ex: Extraction, timeout_ms: int) -> Outcome:
+    """bpf_range_sync's result satisfies the invariant assumed by *_synced checks,
+    unless it reports the state empty (umin > umax)."""
+    def build(p: Path_):
+        out = p.outs["out"]
+        asrt = [p.cond, claripy.Not(claripy.Or(model.invariant(out), out["umin"].UGT(out["umax"])))]
+        return asrt, lambda m: {"a": _state_values(m, ex.inputs["a"]), "out": _state_values(m, out)}
+    return _run_paths(ex, build, timeout_ms)
+
+
+def is_empty_sound(ex: Extraction, timeout_ms: int) -> Outcome:
+    """bpf_range_is_empty(s) == true implies s has no member."""
+    a = ex.inputs["a"]
+
+    def build(p: Path_):
+        asrt = [p.cond, p.ret != 0, member(a, X)]
+        return asrt, lambda m: {"a": _state_values(m, a), "x": _model_int(m, X)}
+    return _run_paths(ex, build, timeout_ms)
+
+
+def tnum_sound(ex: Extraction, fn: Callable, timeout_ms: int, width: int | None = None) -> Outcome:
+    """x in a, y in b -> fn(x, y) in out (tnum only). `width` bounds the operands:
+    a's and b's value|mask fit in `width` bits (the reduced-width proof of mul)."""
+    a, b = ex.inputs["a"], ex.inputs["b"]
+
+    def build(p: Path_):
+        out = p.outs["out"]
+        r = fn(X, Y)
+        asrt = [p.cond, (X & ~a["t.mask"]) == a["t.value"], (Y & ~b["t.mask"]) == b["t.value"],
+                (r & ~out["t.mask"]) != out["t.value"]]
+
+        def explain(m):
+            return {"a": _state_values(m, a), "b": _state_values(m, b), "x": _model_int(m, X),
+                    "y": _model_int(m, Y), "result": _model_int(m, r), "out": _state_values(m, out)}
+        return asrt, explain
+    return _run_paths(ex, build, timeout_ms)
+
+
+def width_pre(width: int):
+    """Precondition: both tnum operands' value|mask fit in `width` bits."""
+    def pre(inputs):
+        cs = []
+        if width < 64:
+            for k in ("a", "b"):
+                cs.append(((inputs[k]["t.value"] | inputs[k]["t.mask"]) >> width) == 0)
+        return claripy.And(*cs) if cs else claripy.true()
+    return pre
+
+
+def agree(exs: dict[str, Extraction], timeout_ms: int) -> Outcome:
+    """The extracted semantics of every arch are equal for all inputs: for each
+    pair of arches and each pair of their paths, where both path conditions
+    hold every output field (and the return value) is equal."""
+    t0 = time.monotonic()
+    arches = sorted(exs)
+    ref = arches[0]
+    reasons = []
+    for other in arches[1:]:
+        for i, p in enumerate(exs[ref].paths):
+            for j, q in enumerate(exs[other].paths):
+                diffs = []
+                for sname, fields_ in p.outs.items():
+                    for f in fields_:
+                        diffs.append((f"{sname}.{f}", p.outs[sname][f], q.outs[sname][f]))
+                if p.ret is not None:
+                    diffs.append(("ret", p.ret, q.ret))
+                ne = claripy.Or(*[u != v for _, u, v in diffs])
+                asrt = [p.cond, q.cond, ne]
+                # the tnum_mul summaries are fresh per arch: equate them call by call
+                for c1, c2 in zip(p.mul_calls, q.mul_calls):
+                    asrt += [c1[4] == c2[4], c1[5] == c2[5]]
+                    asrt.append(claripy.And(*[u == v for u, v in zip(c1[:4], c2[:4])]))
+                r, m, why = solve(asrt, timeout_ms)
+                if r == "sat":
+                    ce = {"inputs": {k: _state_values(m, v) for k, v in exs[ref].inputs.items()},
+                          "differs": {n: {ref: _model_int(m, u), other: _model_int(m, v)}
+                                      for n, u, v in diffs if not _model_true(m, u == v)}}
+                    return Outcome(UNSOUND, f"{ref} and {other} disagree", ce, time.monotonic() - t0)
+                if r == "unknown":
+                    reasons.append(f"{ref}/{other} paths {i + 1},{j + 1}: {why}")
+    if reasons:
+        return Outcome(UNKNOWN, "; ".join(reasons[:3]), None, time.monotonic() - t0)
+    return Outcome(PROVED, f"{', '.join(arches)} agree", None, time.monotonic() - t0)

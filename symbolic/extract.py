@@ -1,0 +1,293 @@
+"""Extraction: run one abstract operator of a compiled ELF symbolically with angr
+and turn every final path into (path condition, output terms).
+
+Inputs are `struct bpf_scalar`s stored at fixed addresses, every field a fresh
+claripy symbol named after the operand and field (``a.umin``), so the same
+names appear on every architecture and the extracted semantics can be compared
+across architectures. Field offsets and sizes come from the ELF's DWARF.
+
+Compositional hooks (each callee is proved on its own, see checks.py):
+  * ``bpf_range_sync`` is replaced by a no-op when proving an ALU or jump
+    operator: the operator is proved sound *before* sync, and sync is proved to
+    keep every member (``sync`` obligation), and bpf_range_is_empty to be sound
+    (``is_empty`` obligation), which together give soundness of the real code.
+  * ``bpf_tnum_mul`` (a 64-iteration loop) is replaced by its contract: it
+    returns a fresh tnum R, and the checker assumes ``x*y in R`` for the
+    members x, y of its arguments (instantiated at the operator's operands).
+    bpf_tnum_mul itself is proved separately on operands of bounded width.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import angr
+import claripy
+
+from axiomdbg.core.dwarf import TypeIndex
+
+from .model import FIELDS, FIELD_BITS
+
+logging.getLogger("angr").setLevel(logging.ERROR)
+logging.getLogger("cle").setLevel(logging.ERROR)
+logging.getLogger("pyvex").setLevel(logging.ERROR)
+logging.getLogger("claripy").setLevel(logging.ERROR)
+
+RET_ADDR = 0xDEAD0000
+BASE = 0x7F000000          # input/output structs live here, 0x100 apart
+ARG_REGS = {"AMD64": ["rdi", "rsi", "rdx", "rcx", "r8", "r9"],
+            "AARCH64": [f"x{i}" for i in range(8)],
+            "RISCV64": [f"a{i}" for i in range(8)]}
+RET_REGS = {"AMD64": ("rax", "rdx"), "AARCH64": ("x0", "x1"), "RISCV64": ("a0", "a1")}
+ARCH_NAME = {"x86_64": "AMD64", "aarch64": "AARCH64", "riscv64": "RISCV64"}
+
+
+class ExtractError(RuntimeError):
+    pass
+
+
+class Budget(ExtractError):
+    """Symbolic execution exceeded its step/state/time budget."""
+
+
+@dataclass
+class Path_:
+    cond: claripy.ast.Bool
+    outs: dict[str, dict[str, claripy.ast.BV]]   # struct name -> field -> term
+    ret: claripy.ast.BV | None = None
+    mul_calls: list[tuple] = field(default_factory=list)  # (a_v, a_m, b_v, b_m, r_v, r_m)
+
+
+@dataclass
+class Extraction:
+    func: str
+    paths: list[Path_]
+    inputs: dict[str, dict[str, claripy.ast.BV]]
+    seconds: float
+    steps: int
+
+
+@dataclass(frozen=True)
+class Layout:
+    size: int
+    fields: tuple[tuple[str, int, int], ...]  # (name, offset, bits)
+
+
+@lru_cache(maxsize=None)
+def layout(elf: str) -> Layout:
+    ti = TypeIndex(elf)
+    st = ti.struct("bpf_scalar")
+    out = []
+    for f in FIELDS:
+        off = st.offsetof(f)
+        t = st
+        for part in f.split("."):
+            t = t.member(part).type
+        bits = t.sizeof * 8
+        if bits != FIELD_BITS[f]:
+            raise ExtractError(f"struct bpf_scalar.{f} is {bits} bits in {elf}, the contract says {FIELD_BITS[f]}")
+        out.append((f, off, bits))
+    return Layout(st.sizeof, tuple(out))
+
+
+_PROJECTS: dict[str, angr.Project] = {}
+
+
+def project(elf: str) -> angr.Project:
+    p = _PROJECTS.get(elf)
+    if p is None:
+        p = angr.Project(elf, auto_load_libs=False, load_options={"main_opts": {}})
+        _PROJECTS[elf] = p
+    return p
+
+
+def func_addr(p: angr.Project, name: str) -> int:
+    sym = p.loader.find_symbol(name)
+    if sym is None:
+        raise ExtractError(f"{name} not found in {p.filename}")
+    return sym.rebased_addr
+
+
+def func_bytes(elf: str, name: str) -> bytes:
+    p = project(elf)
+    sym = p.loader.find_symbol(name)
+    if sym is None:
+        raise ExtractError(f"{name} not found in {elf}")
+    size = sym.size or 0x400
+    return p.loader.memory.load(sym.rebased_addr, size)
+
+
+def callees(elf: str, name: str) -> list[str]:
+    """Named functions called (directly) from `name`, from angr's CFG of it."""
+    p = project(elf)
+    addr = func_addr(p, name)
+    try:
+        cfg = p.analyses.CFGFast(function_starts=[addr], start_at_entry=False, force_complete_scan=False,
+                                 normalize=True, regions=[(addr, addr + (p.loader.find_symbol(name).size or 0x400))])
+        fn = cfg.kb.functions.get_by_addr(addr)
+        out = []
+        for site in fn.get_call_sites():
+            tgt = fn.get_call_target(site)
+            s = p.loader.find_symbol(tgt) if tgt is not None else None
+            if s is not None and s.name != name:
+                out.append(s.name)
+        return sorted(set(out))
+    except Exception:
+        return []
+
+
+class _NoOp(angr.SimProcedure):
+    def run(self):  # noqa: D401
+        return None
+
+
+class _TnumMulSummary(angr.SimProcedure):
+    """bpf_tnum_mul's contract: a fresh result, recorded with its arguments."""
+
+    def run(self):
+        archn = self.state.arch.name
+        regs = ARG_REGS[archn]
+        args = [self.state.registers.load(r) for r in regs[:4]]
+        n = len(self.state.globals.get("mul_calls", ()))
+        rv = claripy.BVS(f"tnum_mul{n}.value", 64, explicit_name=True)
+        rm = claripy.BVS(f"tnum_mul{n}.mask", 64, explicit_name=True)
+        self.state.globals["mul_calls"] = tuple(self.state.globals.get("mul_calls", ())) + (
+            (args[0], args[1], args[2], args[3], rv, rm),)
+        r0, r1 = RET_REGS[archn]
+        self.state.registers.store(r0, rv)
+        self.state.registers.store(r1, rm)
+        return None
+
+
+def _sym_struct(state, lay: Layout, addr: int, prefix: str) -> dict[str, claripy.ast.BV]:
+    vals = {}
+    for name, off, bits in lay.fields:
+        v = claripy.BVS(f"{prefix}.{name}", bits, explicit_name=True)
+        state.memory.store(addr + off, v, endness=state.arch.memory_endness)
+        vals[name] = v
+    return vals
+
+
+def _load_struct(state, lay: Layout, addr: int) -> dict[str, claripy.ast.BV]:
+    return {name: state.memory.load(addr + off, bits // 8, endness=state.arch.memory_endness)
+            for name, off, bits in lay.fields}
+
+
+def _run(p: angr.Project, state, max_steps: int, max_active: int, deadline: float):
+    sm = p.factory.simulation_manager(state)
+    steps = 0
+    while sm.active:
+        if steps >= max_steps:
+            raise Budget(f"symbolic execution exceeded {max_steps} steps")
+        if len(sm.active) > max_active:
+            raise Budget(f"path explosion: more than {max_active} live states")
+        if time.monotonic() > deadline:
+            raise Budget("symbolic execution time budget exhausted")
+        # merge states waiting at the same place
+        keys = {}
+        for s in sm.active:
+            keys.setdefault((s.addr, tuple(f.ret_addr for f in s.callstack)), []).append(s)
+        if any(len(v) > 1 for v in keys.values()):
+            sm.merge(stash="active")
+        # step the state deepest in the call stack / lowest address first, so
+        # diverged paths meet again at join points before either moves on
+        if len(sm.active) > 1:
+            best = max(sm.active, key=lambda s: (len(s.callstack), -s.addr))
+            sm.move("active", "waiting", lambda s: s is not best)
+            sm.step()
+            sm.move("waiting", "active")
+        else:
+            sm.step()
+        steps += 1
+        if sm.errored:
+            raise ExtractError(f"angr error: {sm.errored[0].error!r}")
+    return sm, steps
+
+
+OPTIONS = {angr.options.ZERO_FILL_UNCONSTRAINED_MEMORY, angr.options.ZERO_FILL_UNCONSTRAINED_REGISTERS,
+           angr.options.LAZY_SOLVES}
+
+
+def _prepare(elf: str, hooks: dict[str, angr.SimProcedure]) -> angr.Project:
+    p = project(elf)
+    for name in ("bpf_range_sync", "bpf_tnum_mul"):
+        a = p.loader.find_symbol(name)
+        if a is not None and p.is_hooked(a.rebased_addr):
+            p.unhook(a.rebased_addr)
+    for name, proc in hooks.items():
+        a = p.loader.find_symbol(name)
+        if a is not None:
+            p.hook(a.rebased_addr, proc)
+    if not p.is_hooked(RET_ADDR):
+        p.hook(RET_ADDR, angr.SIM_PROCEDURES["stubs"]["PathTerminator"]())
+    return p
+
+
+def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_sync: bool = True,
+            hook_mul: bool = True, alias_out: bool = False, max_steps: int = 20000, max_active: int = 64,
+            time_budget: float = 300.0, pre=None) -> Extraction:
+    """Symbolically execute `func`.
+
+    kind: "binop" f(out, a, b); "unop" f(out, a); "jmp" f(is32, dst, src, dt, st, df, sf);
+          "sync" f(s); "pred" bool f(s) (is_empty); "tnum2" tnum f(tnum a, tnum b);
+    """
+    t0 = time.monotonic()
+    hooks = {}
+    if hook_sync and kind != "sync":
+        hooks["bpf_range_sync"] = _NoOp()
+    if hook_mul and func != "bpf_tnum_mul":
+        hooks["bpf_tnum_mul"] = _TnumMulSummary()
+    p = _prepare(elf, hooks)
+    lay = layout(elf)
+    addr = func_addr(p, func)
+    A, B, OUT, DT, ST, DF, SF = (BASE + i * 0x100 for i in range(7))
+    inputs: dict[str, dict] = {}
+    if kind == "binop":
+        args = [A if alias_out else OUT, A, B]
+    elif kind == "unop":
+        args = [A if alias_out else OUT, A]
+    elif kind == "jmp":
+        args = [is32, A, B, DT, ST, DF, SF]
+    elif kind in ("sync", "pred"):
+        args = [A]
+    elif kind == "tnum2":
+        av, am, bv, bm = (claripy.BVS(n, 64, explicit_name=True) for n in ("a.t.value", "a.t.mask", "b.t.value", "b.t.mask"))
+        args = [av, am, bv, bm]
+        inputs = {"a": {"t.value": av, "t.mask": am}, "b": {"t.value": bv, "t.mask": bm}}
+    else:
+        raise ValueError(kind)
+    state = p.factory.call_state(addr, *args, ret_addr=RET_ADDR, add_options=OPTIONS)
+    state.globals["mul_calls"] = ()
+    if kind != "tnum2":
+        inputs["a"] = _sym_struct(state, lay, A, "a")
+        if kind in ("binop", "jmp"):
+            inputs["b"] = _sym_struct(state, lay, B, "b")
+    if pre is not None:
+        state.solver.add(pre(inputs))
+    sm, steps = _run(p, state, max_steps, max_active, t0 + time_budget)
+    paths = []
+    for s in sm.deadended + sm.unconstrained:
+        cond = claripy.And(*s.solver.constraints) if s.solver.constraints else claripy.true()
+        outs = {}
+        ret = None
+        if kind in ("binop", "unop"):
+            outs["out"] = _load_struct(s, lay, A if alias_out else OUT)
+        elif kind == "jmp":
+            for nm, ad in (("dst_t", DT), ("src_t", ST), ("dst_f", DF), ("src_f", SF)):
+                outs[nm] = _load_struct(s, lay, ad)
+            ret = s.regs.get(RET_REGS[s.arch.name][0])[31:0]
+        elif kind == "sync":
+            outs["out"] = _load_struct(s, lay, A)
+        elif kind == "pred":
+            ret = s.regs.get(RET_REGS[s.arch.name][0])[7:0]
+        elif kind == "tnum2":
+            r0, r1 = RET_REGS[s.arch.name]
+            outs["out"] = {"t.value": s.regs.get(r0), "t.mask": s.regs.get(r1)}
+        paths.append(Path_(cond, outs, ret, list(s.globals.get("mul_calls", ()))))
+    if not paths:
+        raise ExtractError(f"{func}: no path returned")
+    return Extraction(func, paths, inputs, time.monotonic() - t0, steps)
