@@ -13,7 +13,11 @@ struct thread;
 
 #define SCHED_HZ 100                  /* timer ticks per second */
 #define SCHED_QUANTUM_TICKS 2         /* preempt after this many ticks */
-#define WATCHDOG_NS (3000ull * 1000 * 1000)  /* a CPU silent this long is locked up */
+/* A CPU whose tick has been silent this long is locked up. Generous on
+ * purpose: under QEMU's TCG, guest time is host time, and on a loaded 2-core
+ * host a vCPU thread can go unscheduled for seconds (a 3 s limit fired
+ * spuriously with load average 13). */
+#define WATCHDOG_NS (10000ull * 1000 * 1000)
 
 extern struct spinlock sched_lock;
 

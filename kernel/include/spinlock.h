@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <stdbool.h>
 
-#define SPIN_WATCHDOG_NS (5ull * 1000 * 1000 * 1000)
+#define SPIN_WATCHDOG_NS (10ull * 1000 * 1000 * 1000) /* see WATCHDOG_NS in sched.h */
 
 struct spinlock {
 	volatile uint32_t locked;     /* 0 free, 1 held */

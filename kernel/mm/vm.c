@@ -80,6 +80,15 @@ int vm_map_anon(struct vm *vm, uintptr_t start, size_t len, unsigned prot, int k
 		return -EINVAL;
 	if ((prot & MMU_WRITE) && (prot & MMU_EXEC))
 		return -EINVAL;
+	/* Regions are populated eagerly below, with the vm lock held and
+	 * interrupts off. A request for more frames than exist right now
+	 * (say, a hostile ELF segment of 1 TiB) would spin through the frame
+	 * allocator until RAM ran out — starving every other process and
+	 * looking like a lockup to the watchdog — only to fail. Fail fast
+	 * instead. The count can change concurrently; the loop below still
+	 * handles running out, this only bounds the work. */
+	if ((prot & (MMU_READ | MMU_WRITE | MMU_EXEC)) && len / PAGE_SIZE > pmm_free_count())
+		return -ENOMEM;
 	struct vm_region *r = kzalloc(sizeof(*r));
 	if (!r)
 		return -ENOMEM;

@@ -45,3 +45,58 @@ def test_boot_selftest(axiom_machine, arch, smp):
     failures = [l for l in log.decode(errors="replace").splitlines() if "FAILED" in l]
     assert failed == 0, "\n".join(failures)
     assert passed >= 30
+
+
+# Paging modes: every one the debugger is tested in must boot and pass the selftest.
+PAGING_VARIANTS = [
+    pytest.param("riscv64", dict(variant="sv48"), id="riscv64-sv48-build"),
+    pytest.param("riscv64", dict(variant="sv57"), id="riscv64-sv57-build"),
+    pytest.param("riscv64", dict(cmdline="paging=sv48"), id="riscv64-sv48-boot"),
+    pytest.param("aarch64", dict(variant="16k"), id="aarch64-16k"),
+    pytest.param("aarch64", dict(variant="64k"), id="aarch64-64k"),
+    pytest.param("aarch64", dict(machine_opts=",virtualization=on"), id="aarch64-el2-entry"),
+    pytest.param("x86_64", dict(cpu="qemu64,+la57"), id="x86_64-la57"),
+]
+EXPECTED_MODE = {"riscv64-sv48-build": "sv48", "riscv64-sv57-build": "sv57", "riscv64-sv48-boot": "sv48",
+                 "aarch64-16k": "16k", "aarch64-64k": "64k", "x86_64-la57": "5-level"}
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("arch,opts", PAGING_VARIANTS)
+def test_paging_variant_boots(axiom_machine, request, arch, opts):
+    opts = dict(opts)
+    cmdline = (opts.pop("cmdline", "") + " poweroff").strip()
+    m = axiom_machine(arch, smp=2, cmdline=cmdline, **opts)
+    m.read_until(rb"selftest: \d+ passed, \d+ failed", timeout=300)
+    m.wait_exit(timeout=60)
+    log = bytes(m.log)
+    assert b"AXIOM PANIC" not in log
+    mode = EXPECTED_MODE.get(request.node.callspec.id)
+    if mode:
+        banner = re.search(rb"axiom: " + arch.encode() + rb" (\S+)", log)
+        assert banner and mode.encode() in banner.group(1), banner.group(0) if banner else "no banner"
+    passed, failed = selftest_verdict(log)
+    assert failed == 0 and passed >= 30
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("arch", ARCHES)
+def test_fuzzer_runs_clean(axiom_machine, arch):
+    m = axiom_machine(arch, smp=2, cmdline="selftest=0 fuzz=5000 poweroff")
+    m.read_until(rb"fuzz: \d+ calls, 0 panics", timeout=600)
+    m.wait_exit(timeout=60)
+    assert b"AXIOM PANIC" not in bytes(m.log)
+
+
+@pytest.mark.qemu
+@pytest.mark.parametrize("arch", ARCHES)
+def test_no_frame_leak_over_1000_spawns(axiom_machine, arch):
+    """Free frames (the kernel's own /proc/meminfo figure) are unchanged after
+    1000 spawn/exit cycles driven from the shell over the serial console."""
+    m = axiom_machine(arch, smp=2, cmdline="selftest=0")
+    m.read_until(rb"init: ready", timeout=300)
+    m.send("spawnloop 1000\n")
+    log = m.read_until(rb"spawnloop: \d+ spawns, free before \d+ after \d+", timeout=600)
+    n, before, after = map(int, re.findall(rb"spawnloop: (\d+) spawns, free before (\d+) after (\d+)", log)[-1])
+    assert n == 1000
+    assert before > 0 and after == before, f"leaked {before - after} frames"
