@@ -84,7 +84,7 @@ def boot(
     if not interactive and "poweroff" not in cmdline.split():
         cmdline = (cmdline + " poweroff").strip()
     cfg = qemu.MachineConfig(arch=a, kernel=kernel, smp=smp, mem=mem, cmdline=cmdline,
-                             cpu="qemu64,+la57" if la57 and a == "x86_64" else None)
+                             cpu="qemu64,+la57" if la57 and a == "x86_64" else qemu.default_cpu(a, variant))
     if debug:
         cfg.gdb_port = qemu.free_tcp_port()
         console.print(f"gdbstub: target remote 127.0.0.1:{cfg.gdb_port}   (symbols: {kernel})")
@@ -159,7 +159,48 @@ _ONESHOT_HELP = {
     "vtop": "Translate a virtual address (per-level chain).",
     "pt": "Dump an address space as merged ranges.",
     "ptov": "Find virtual addresses mapping a physical address.",
+    "ps": "List processes (pid, ppid, state, threads, pages, name).",
+    "threads": "List threads with state, CPU, runtime (--regs: saved registers).",
+    "bt": "Backtrace of a thread from its saved context (--tid N, --pid N, --all).",
+    "cpus": "CPUs and the thread each one runs.",
+    "dmesg": "The kernel log ring (-n N: the last N records).",
+    "mounts": "Mounted file systems, like /proc/mounts.",
+    "ls": "List a directory of the kernel's VFS tree: ls [PATH].",
+    "devs": "devfs device nodes.",
+    "pmm": "Physical frame allocator figures, like /proc/meminfo.",
+    "maps": "A process's mappings, like /proc/PID/maps (--pid N).",
+    "files": "A process's open file descriptors (--pid N).",
+    "bpf": "eBPF programs and maps (--disasm, --values).",
+    "layout": "The kernel's layout note (paging mode, bases, build id).",
 }
+
+
+@app.command()
+def snapshot(
+    arch: str = typer.Option(..., "--arch", "-a"),
+    output: str = typer.Option(..., "--output", "-o", help="ELF core to write (QEMU dump-guest-memory)"),
+    smp: int = typer.Option(1, "--smp", min=1, max=8),
+    profile: str = typer.Option("embedded", "--profile", "-p"),
+    variant: str = typer.Option("", "--variant"),
+    cmdline: str = typer.Option("", "--cmdline"),
+) -> None:
+    """Boot, wait for `init: ready`, stop and dump guest memory; inspect later with
+    `axiomdbg ps --arch A --dump FILE --kernel ELF` (the ELF is copied next to FILE)."""
+    import shutil
+    from pathlib import Path
+    from .oneshot import default_cpu
+    a = qemu.canonical_arch(arch)
+    kernel = qemu.build_kernel(a, profile, variant)
+    out_path = Path(output).resolve()
+    elf_copy = out_path.with_suffix(out_path.suffix + ".elf")
+    shutil.copyfile(kernel, elf_copy)
+    cfg = qemu.MachineConfig(arch=a, kernel=elf_copy, smp=smp, cmdline=cmdline, cpu=default_cpu(a, variant))
+    with qemu.Machine(cfg) as m:
+        m.read_until(rb"init: ready", timeout=300)
+        m.drain(0.3)
+        m.stop()
+        m.dump_guest_memory(out_path)
+    out.print(f"[green]wrote[/] {out_path} ({out_path.stat().st_size // 1024} KiB); kernel ELF {elf_copy}")
 
 
 def _make_oneshot(name: str):

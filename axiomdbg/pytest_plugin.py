@@ -71,7 +71,7 @@ def axiom_machine():
              mem: str = "256M", cpu: str | None = None, machine_opts: str = "", gdb: bool = False,
              halted: bool = False) -> qemu.Machine:
         kernel = build_once(arch, profile, variant)
-        cfg = qemu.MachineConfig(arch=arch, kernel=kernel, smp=smp, cmdline=cmdline, mem=mem, cpu=cpu,
+        cfg = qemu.MachineConfig(arch=arch, kernel=kernel, smp=smp, cmdline=cmdline, mem=mem, cpu=cpu or qemu.default_cpu(arch, variant),
                                  machine_opts=machine_opts, halted=halted,
                                  gdb_port=qemu.free_tcp_port() if gdb else None)
         m = qemu.Machine(cfg)

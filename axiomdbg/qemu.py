@@ -85,6 +85,14 @@ def build_kernel(arch: str, profile: str = "embedded", variant: str = "", quiet:
     return kernel_path(arch, profile, variant)
 
 
+def default_cpu(arch: str, variant: str = "") -> str | None:
+    """A -cpu that supports the build: cortex-a72 has no 16 KiB granule
+    (QEMU 7.2 enforces ID_AA64MMFR0_EL1.TGran16), cortex-a76 does."""
+    if arch == "aarch64" and variant == "16k":
+        return "cortex-a76"
+    return None
+
+
 def free_tcp_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -26,7 +26,7 @@ struct axiom_layout axiom_layout __attribute__((section(".data.axiom_layout"), u
  * with only the ELF reads it with `readelf -n`; the runtime fields (paging
  * mode, direct map) are in axiom_layout itself.
  */
-struct axiom_note_desc {
+struct __attribute__((packed)) axiom_note_desc {
 	uint32_t version;
 	uint32_t desc_size;
 	uint64_t layout_addr;         /* VA of axiom_layout */
@@ -38,7 +38,9 @@ struct axiom_note_desc {
 	char arch[16];
 };
 
-static const struct {
+/* Packed: ELF notes are 4-byte aligned, the descriptor follows the name
+ * padding directly (offset 20), not at the next 8-byte boundary. */
+static const struct __attribute__((packed)) {
 	Elf64_Nhdr nhdr;
 	char name[8];                 /* "AXIOM\0" padded to 4-byte multiple */
 	struct axiom_note_desc desc;
@@ -105,16 +107,25 @@ void layout_init(const char *cmdline, uint64_t ram_top)
 	const uint8_t *id = build_id(&len);
 
 	strlcpy(l->paging_mode, mode, sizeof(l->paging_mode));
-	/* Levels and VA width from the mode name (riscv "sv48", x86 "5-level", arm "4k-48bit"). */
-	if (!strcmp(mode, "sv39")) {
-		l->paging_levels = 3;
-		l->va_bits = 39;
-	} else if (!strcmp(mode, "sv48") || !strcmp(mode, "4-level")) {
-		l->paging_levels = 4;
+	/* VA width from the mode name (riscv "sv48", x86 "5-level", arm
+	 * "16k-48bit"); the number of levels then follows from the page size:
+	 * each level resolves PAGE_SHIFT-3 bits (a table is one page of 8-byte
+	 * entries) above the PAGE_SHIFT offset bits, on all three arches. */
+	l->va_bits = 0;
+	if (!strncmp(mode, "sv", 2))
+		l->va_bits = (uint32_t)((mode[2] - '0') * 10 + (mode[3] - '0'));
+	else if (!strcmp(mode, "4-level"))
 		l->va_bits = 48;
-	} else if (!strcmp(mode, "sv57") || !strcmp(mode, "5-level")) {
-		l->paging_levels = 5;
+	else if (!strcmp(mode, "5-level"))
 		l->va_bits = 57;
+	else {
+		const char *dash = strchr(mode, '-');
+		if (dash && dash[1] >= '0' && dash[1] <= '9' && dash[2] >= '0' && dash[2] <= '9')
+			l->va_bits = (uint32_t)((dash[1] - '0') * 10 + (dash[2] - '0'));
+	}
+	if (l->va_bits > PAGE_SHIFT) {
+		uint32_t per_level = PAGE_SHIFT - 3;
+		l->paging_levels = (l->va_bits - PAGE_SHIFT + per_level - 1) / per_level;
 	}
 	l->page_size = PAGE_SIZE;
 	l->direct_map_base = direct_map_base;

@@ -18,6 +18,8 @@
 #include <asm/trapframe.h>
 #include <asm/context.h>
 
+	.cfi_sections .debug_frame
+
 	.section .text.boot, "ax"
 	.globl _start
 _start:
@@ -109,6 +111,8 @@ mmu_on:
 
 	.section .text
 boot_high:
+	.cfi_startproc
+	.cfi_undefined x30
 	adrp x9, a64_boot_stacks        /* now a higher-half address */
 	add x9, x9, :lo12:a64_boot_stacks
 	add sp, x9, #A64_BOOT_STACK_SIZE
@@ -121,8 +125,11 @@ boot_high:
 	bl a64_boot_main
 3:	wfi
 	b 3b
+	.cfi_endproc
 
 secondary_high:
+	.cfi_startproc
+	.cfi_undefined x30
 	adrp x9, a64_secondary_sp
 	add x9, x9, :lo12:a64_secondary_sp
 	ldr x10, [x9, x19, lsl #3]
@@ -137,6 +144,7 @@ secondary_high:
 	bl a64_secondary_main
 4:	wfi
 	b 4b
+	.cfi_endproc
 
 /* ------------------------------------------------------------------------ */
 /* Exception vectors (Arm ARM D1.10.2 "Exception vectors")                  */
@@ -215,6 +223,31 @@ secondary_high:
 	eret
 .endm
 
+/*
+ * Call-frame information for debuggers (DWARF CFI), valid from the point
+ * the frame is complete: for an exception from EL1 the interrupted code's
+ * sp is the CFA (sp + TF_SIZE), its pc is ELR (TF_PC, described as the
+ * return-address column x30) and its x29/x30 are in the frame, so GDB
+ * backtraces continue through the exception into the interrupted code. From
+ * EL0 there is no kernel caller: the return address is undefined.
+ * EL1 vectors use DWARF column 32 (AADWARF64: PC) as their return-address
+ * column, so x30 keeps its own saved value.
+ */
+.macro EL1_CFI_START
+	.cfi_startproc
+	.cfi_return_column 32
+.endm
+.macro CFI_FRAME el
+	.if \el == 0
+	.cfi_undefined x30
+	.else
+	.cfi_def_cfa sp, TF_SIZE
+	.cfi_offset x29, TF_X(29) - TF_SIZE
+	.cfi_offset x30, TF_X(30) - TF_SIZE
+	.cfi_offset 32, TF_PC - TF_SIZE   /* the return-address column (see EL1_CFI_START) */
+	.endif
+.endm
+
 .macro VENTRY target
 	.balign 0x80
 	b \target
@@ -277,6 +310,7 @@ a64_vectors:
  * this CPU's emergency stack (struct cpu arch_scratch[CPU_EMERG_TOP]).
  */
 el1h_sync:
+	EL1_CFI_START
 	msr sp_el0, x0                  /* scratch (see above) */
 	sub x0, sp, #TF_SIZE
 	at s1e1w, x0
@@ -285,10 +319,12 @@ el1h_sync:
 	tbnz x0, #0, el1h_sync_overflow
 	mrs x0, sp_el0
 	SAVE_REGS 1
+	CFI_FRAME 1
 	mov x0, sp
 	bl a64_el1_sync
 	msr daifset, #0xf
 	RESTORE_REGS 1
+	.cfi_endproc
 
 el1h_sync_overflow:
 	mrs x0, tpidr_el1
@@ -335,23 +371,32 @@ el1h_sync_overflow:
 	b .
 
 el1h_irq:
+	EL1_CFI_START
 	SAVE_REGS 1
+	CFI_FRAME 1
 	mov x0, sp
 	bl a64_irq
 	msr daifset, #0xf
 	RESTORE_REGS 1
+	.cfi_endproc
 
 el0_sync:
+	.cfi_startproc
 	SAVE_REGS 0
+	CFI_FRAME 0
 	mov x0, sp
 	bl a64_el0_sync
 	b ret_to_user
+	.cfi_endproc
 
 el0_irq:
+	.cfi_startproc
 	SAVE_REGS 0
+	CFI_FRAME 0
 	mov x0, sp
 	bl a64_el0_irq
 	b ret_to_user
+	.cfi_endproc
 
 ret_to_user:
 	msr daifset, #0xf
@@ -426,11 +471,14 @@ arch_context_switch:
 /* First switch to a new thread lands here: x19 = entry, x20 = arg. */
 	.globl a64_thread_start
 a64_thread_start:
+	.cfi_startproc
+	.cfi_undefined x30
 	mov x29, #0
 	mov x30, #0
 	mov x0, x20
 	blr x19
 	brk #0x1                        /* entry returned: must not happen */
+	.cfi_endproc
 
 	.section .bss
 	.balign 16

@@ -33,6 +33,22 @@ static uint64_t asid_bitmap[ASID_MAX / 64];
 static struct spinlock asid_lock = SPINLOCK_INIT("asid");
 static struct spinlock kmap_lock = SPINLOCK_INIT("kmap");
 static unsigned asid_next = 1;
+/*
+ * asid_used: the ASID has been loaded into TTBR0_EL1 on some CPU since it
+ * was allocated. Until then no TLB can hold an entry tagged with it (freed
+ * ASIDs are invalidated everywhere before reuse), so unmapping pages of an
+ * address space that never ran needs no TLBI. That matters: a broadcast
+ * TLBI stops every vCPU under QEMU TCG, and the ELF loader and failed
+ * mappings tear down many pages of fresh address spaces.
+ * Ordering: the switch sets the bit, DSB, then walks; unmap clears the
+ * entry, DSB, then reads the bit — one of them sees the other.
+ */
+static uint64_t asid_used[ASID_MAX / 64];
+
+static bool asid_was_used(uint64_t a)
+{
+	return __atomic_load_n(&asid_used[a / 64], __ATOMIC_RELAXED) & (1ul << (a % 64));
+}
 
 static uint64_t asid_alloc(void)
 {
@@ -58,6 +74,7 @@ static void asid_free(uint64_t a)
 	if (!a)
 		return;
 	spin_lock(&asid_lock);
+	__atomic_fetch_and(&asid_used[a / 64], ~(1ul << (a % 64)), __ATOMIC_RELAXED);
 	asid_bitmap[a / 64] &= ~(1ul << (a % 64));
 	spin_unlock(&asid_lock);
 }
@@ -100,8 +117,9 @@ void arch_aspace_destroy(struct arch_aspace *as)
 	if (!as->root_pa)
 		return;
 	/* No CPU may keep translations tagged with this ASID once it is reused. */
-	dsb(ishst);
-	__asm__ volatile("tlbi aside1is, %0\n\tdsb ish\n\tisb" :: "r"(as->asid << 48) : "memory");
+	dsb(ish);
+	if (asid_was_used(as->asid))
+		__asm__ volatile("tlbi aside1is, %0\n\tdsb ish\n\tisb" :: "r"(as->asid << 48) : "memory");
 	free_tables(as->root_pa, PT_START_LEVEL);
 	asid_free(as->asid);
 	as->root_pa = 0;
@@ -111,6 +129,10 @@ void arch_aspace_destroy(struct arch_aspace *as)
 void arch_aspace_switch(struct arch_aspace *as)
 {
 	uint64_t ttbr = as ? (as->root_pa | (as->asid << 48)) : a64_zero_root;
+	if (as && !asid_was_used(as->asid)) {
+		__atomic_fetch_or(&asid_used[as->asid / 64], 1ul << (as->asid % 64), __ATOMIC_RELAXED);
+		dsb(ish);
+	}
 	write_sysreg(ttbr0_el1, ttbr);
 	isb();
 }
@@ -149,9 +171,12 @@ int arch_mmu_unmap(struct arch_aspace *as, uintptr_t va, uint64_t *pa)
 	if (pa)
 		*pa = *e & PTE_ADDR_MASK;
 	*e = 0;
+	dsb(ish);
+	if (!asid_was_used(as->asid))
+		return 0;                        /* never ran: nothing cached */
 	/* TLBI VAE1IS: Xt[63:48] = ASID, Xt[43:0] = VA[55:12] (any granule). */
 	uint64_t op = ((va >> 12) & ((1ul << 44) - 1)) | (as->asid << 48);
-	__asm__ volatile("dsb ishst\n\ttlbi vae1is, %0\n\tdsb ish\n\tisb" :: "r"(op) : "memory");
+	__asm__ volatile("tlbi vae1is, %0\n\tdsb ish\n\tisb" :: "r"(op) : "memory");
 	return 0;
 }
 
