@@ -271,12 +271,13 @@ def main(argv: Optional[List[str]] = None) -> None:
         sys.exit(130)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as e:  # click usage errors and similar
-        import click
-        if isinstance(e, click.exceptions.ClickException):
+    except Exception as e:
+        # usage errors: typer's (vendored) click exceptions know how to print
+        # themselves as one clear message and carry their exit code
+        if hasattr(e, "show") and hasattr(e, "exit_code"):
             e.show()
             sys.exit(e.exit_code)
-        if isinstance(e, click.exceptions.Exit):
+        if type(e).__name__ == "Exit" and hasattr(e, "exit_code"):
             sys.exit(e.exit_code)
         raise
 

@@ -110,12 +110,19 @@ def with_user_root(cfg: PagingConfig, root: int) -> PagingConfig:
 # Command registry
 # ---------------------------------------------------------------------------
 
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports usage errors as one-line AxiomErrors instead of exiting."""
+
+    def error(self, message):
+        raise AxiomError(f"{self.prog}: {message} (see `{self.prog} --help`)")
+
+
 class Command:
     name: str = ""
     summary: str = ""
 
     def parser(self) -> argparse.ArgumentParser:
-        p = argparse.ArgumentParser(prog=f"ax {self.name}", description=self.summary, exit_on_error=False)
+        p = _Parser(prog=f"ax {self.name}", description=self.summary, exit_on_error=False)
         self.add_arguments(p)
         return p
 
@@ -199,7 +206,8 @@ class Pt(Command):
         p.add_argument("--writable", action="store_true")
         p.add_argument("--exec", dest="executable", action="store_true")
         p.add_argument("--user", action="store_true")
-        p.add_argument("--kernel", action="store_true")
+        p.add_argument("--kernel-only", "--kernel", dest="kernel", action="store_true",
+                       help="only kernel (non-user) ranges (one-shot CLI: --kernel-only, --kernel names the ELF)")
         p.add_argument("--wx", action="store_true", help="only writable+executable ranges (W^X violations)")
         p.add_argument("--diff", action="store_true", help="changes since the previous `pt` of this space")
         p.add_argument("--json", action="store_true")

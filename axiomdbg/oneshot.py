@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import io
+import shutil
+import tempfile
 from pathlib import Path
 from typing import Iterator
 
@@ -40,11 +42,7 @@ class CachedRegisters:
         self._c.clear()
 
 
-def default_cpu(arch: str, variant: str = "") -> str | None:
-    """The -cpu a configuration needs (cortex-a72 has no 16 KiB granule: use cortex-a76)."""
-    if arch == "aarch64" and variant == "16k":
-        return "cortex-a76"
-    return None
+default_cpu = qemu.default_cpu   # kept importable from here for existing callers
 
 
 @contextlib.contextmanager
@@ -55,12 +53,17 @@ def live_session(arch: str, smp: int = 1, profile: str = "embedded", variant: st
 
     ``before_stop(machine)`` runs after `ready` and before the CPUs are stopped
     (tests use it to read the kernel's own /proc views over the serial shell)."""
-    kernel = qemu.build_kernel(arch, profile, variant)
+    built = qemu.build_kernel(arch, profile, variant)
     if cpu is None:
         cpu = default_cpu(arch, variant)
+    # Boot a private copy: a rebuild in the tree while we inspect must not change the
+    # ELF under our feet (its DWARF would no longer match the running kernel).
+    tmp = tempfile.TemporaryDirectory(prefix="axiomdbg-elf-")
+    kernel = Path(tmp.name) / "axiom.elf"
+    shutil.copyfile(built, kernel)
     cfg = qemu.MachineConfig(arch=arch, kernel=kernel, smp=smp, cmdline=cmdline, cpu=cpu,
                              gdb_port=qemu.free_tcp_port())
-    with qemu.Machine(cfg) as m:
+    with tmp, qemu.Machine(cfg) as m:
         m.read_until(ready, timeout=timeout)
         if before_stop is not None:
             before_stop(m)

@@ -385,7 +385,8 @@ class Machine:
         if cpu:
             self.hmp(f"cpu {cpu}")
         out = self.hmp(f"gva2gpa {va:#x}").strip()
-        m = re.search(r"gpa:\s*(0x[0-9a-fA-F]+)", out)
+        # "gpa: 0x1234" (x86 prints "gpa: 0" for zero, without the prefix)
+        m = re.search(r"gpa:\s*(?:0x)?([0-9a-fA-F]+)", out)
         if m:
             return int(m.group(1), 16)
         if "Unmapped" in out or "unmapped" in out or "not mapped" in out:
