@@ -249,6 +249,14 @@ def _mount_triage() -> None:
 _mount_triage()
 
 
+def _mount_prove() -> None:
+    from .prove.cli import prove_app
+    app.add_typer(prove_app, name="prove")
+
+
+_mount_prove()
+
+
 _mount_subapps()
 
 

@@ -114,7 +114,7 @@ def func_addr(p: angr.Project, name: str) -> int:
 
 def func_bytes(elf: str, name: str) -> bytes:
     p = project(elf)
-    sym = p.loader.find_symbol(name)
+    sym = p.loader.find_symbol(int(name, 16) if name.startswith("0x") else name)
     if sym is None:
         raise ExtractError(f"{name} not found in {elf}")
     size = sym.size or 0x400
@@ -177,7 +177,69 @@ def _load_struct(state, lay: Layout, addr: int) -> dict[str, claripy.ast.BV]:
             for name, off, bits in lay.fields}
 
 
-def _run(p: angr.Project, state, max_steps: int, max_active: int, deadline: float):
+class _Cond:
+    def __init__(self, e):
+        self.e = e
+
+    def to_claripy(self):
+        return self.e
+
+
+def _same(vals) -> bool:
+    v0 = vals[0]
+    return all(v is v0 or v.hash() == v0.hash() for v in vals[1:])
+
+
+def _ite(pcs, vals):
+    out = vals[-1]
+    for pc, v in zip(reversed(pcs[:-1]), reversed(vals[:-1])):
+        out = claripy.If(pc, v, out)
+    return out
+
+
+def _merge(states):
+    """Merge states at the same program point by hand: every register and every
+    live stack/struct word becomes ITE(pc_0, v_0, ITE(pc_1, v_1, ...)) over the
+    states' (mutually exclusive) path conditions, and the path condition becomes
+    their disjunction. (angr's own merge skips memory it believes unchanged,
+    which loses values after repeated merges.)"""
+    pcs = [claripy.And(*s.solver.constraints) if s.solver.constraints else claripy.true() for s in states]
+    calls = [s.globals.get("mul_calls", ()) for s in states]
+    if any(len(c) != len(calls[0]) for c in calls):
+        raise ExtractError("cannot merge paths that made different numbers of bpf_tnum_mul calls")
+    merged = states[0].copy()
+    arch = merged.arch
+    ip = arch.register_names[arch.ip_offset]
+    for r in arch.register_list:
+        if r.name == ip or r.size > 8 or r.name in ("ip_at_syscall",):
+            continue
+        try:
+            vals = [s.registers.load(r.name) for s in states]
+        except Exception:
+            continue
+        if not _same(vals):
+            merged.registers.store(r.name, _ite(pcs, vals))
+    sp_top = merged.globals["sp_top"]
+    sp_lo = min(s.solver.eval(s.regs.sp) if not s.regs.sp.symbolic else sp_top - 0x1000 for s in states)
+    regions = [((sp_lo - 16) & ~7, sp_top + 64), (BASE, BASE + 0x700)]
+    end = arch.memory_endness
+    for lo, hi in regions:
+        for a in range(lo, hi, 8):
+            vals = [s.memory.load(a, 8, endness=end) for s in states]
+            if not _same(vals):
+                merged.memory.store(a, _ite(pcs, vals), endness=end)
+    if len(calls[0]):
+        mc = []
+        for i in range(len(calls[0])):
+            mc.append(tuple(_ite(pcs, [c[i][k] for c in calls]) if not _same([c[i][k] for c in calls])
+                            else calls[0][i][k] for k in range(6)))
+        merged.globals["mul_calls"] = tuple(mc)
+    merged.solver._stored_solver = None
+    merged.solver.reload_solver([claripy.Or(*pcs)])
+    return merged
+
+
+def _run(p: angr.Project, state, max_steps: int, max_active: int, deadline: float, merge: bool = True):
     sm = p.factory.simulation_manager(state)
     steps = 0
     while sm.active:
@@ -188,11 +250,11 @@ def _run(p: angr.Project, state, max_steps: int, max_active: int, deadline: floa
         if time.monotonic() > deadline:
             raise Budget("symbolic execution time budget exhausted")
         # merge states waiting at the same place
-        keys = {}
+        keys: dict = {}
         for s in sm.active:
             keys.setdefault((s.addr, tuple(f.ret_addr for f in s.callstack)), []).append(s)
-        if any(len(v) > 1 for v in keys.values()):
-            sm.merge(stash="active")
+        if merge and any(len(v) > 1 for v in keys.values()):
+            sm.active[:] = [_merge(v) if len(v) > 1 else v[0] for v in keys.values()]
         # step the state deepest in the call stack / lowest address first, so
         # diverged paths meet again at join points before either moves on
         if len(sm.active) > 1:
@@ -229,7 +291,7 @@ def _prepare(elf: str, hooks: dict[str, angr.SimProcedure]) -> angr.Project:
 
 def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_sync: bool = True,
             hook_mul: bool = True, alias_out: bool = False, max_steps: int = 20000, max_active: int = 64,
-            time_budget: float = 300.0, pre=None) -> Extraction:
+            time_budget: float = 300.0, pre=None, merge: bool = True) -> Extraction:
     """Symbolically execute `func`.
 
     kind: "binop" f(out, a, b); "unop" f(out, a); "jmp" f(is32, dst, src, dt, st, df, sf);
@@ -262,13 +324,14 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
         raise ValueError(kind)
     state = p.factory.call_state(addr, *args, ret_addr=RET_ADDR, add_options=OPTIONS)
     state.globals["mul_calls"] = ()
+    state.globals["sp_top"] = state.solver.eval(state.regs.sp)
     if kind != "tnum2":
         inputs["a"] = _sym_struct(state, lay, A, "a")
         if kind in ("binop", "jmp"):
             inputs["b"] = _sym_struct(state, lay, B, "b")
     if pre is not None:
         state.solver.add(pre(inputs))
-    sm, steps = _run(p, state, max_steps, max_active, t0 + time_budget)
+    sm, steps = _run(p, state, max_steps, max_active, t0 + time_budget, merge)
     paths = []
     for s in sm.deadended + sm.unconstrained:
         cond = claripy.And(*s.solver.constraints) if s.solver.constraints else claripy.true()
@@ -291,3 +354,49 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
     if not paths:
         raise ExtractError(f"{func}: no path returned")
     return Extraction(func, paths, inputs, time.monotonic() - t0, steps)
+
+
+@lru_cache(maxsize=None)
+def direct_callees(elf: str, name: str) -> tuple[str, ...]:
+    """Functions `name` calls or tail-calls (constant targets outside its body),
+    by a linear sweep of its VEX blocks."""
+    p = project(elf)
+    sym = p.loader.find_symbol(int(name, 16) if name.startswith("0x") else name)
+    if sym is None:
+        return ()
+    start, end = sym.rebased_addr, sym.rebased_addr + (sym.size or 0x400)
+    out = set()
+    a = start
+    while a < end:
+        try:
+            b = p.factory.block(a, max_size=end - a)
+        except Exception:
+            break
+        if b.size == 0:
+            break
+        irsb = b.vex
+        targets = []
+        if irsb.jumpkind in ("Ijk_Call", "Ijk_Boring") and irsb.next.tag == "Iex_Const":
+            targets.append(irsb.next.con.value)
+        for st in irsb.statements:
+            if st.tag == "Ist_Exit":
+                targets.append(st.dst.value)
+        for t in targets:
+            if not (start <= t < end):
+                s = p.loader.find_symbol(t)
+                if s is not None and s.rebased_addr == t and s.name != name:
+                    out.add(s.name if s.name else hex(t))  # local (static) functions may be unnamed
+        a += b.size
+    return tuple(sorted(out))
+
+
+def callees_transitive(elf: str, name: str) -> list[str]:
+    seen: list[str] = []
+    todo = list(direct_callees(elf, name))
+    while todo:
+        n = todo.pop()
+        if n in seen or n == name:
+            continue
+        seen.append(n)
+        todo += list(direct_callees(elf, n))
+    return sorted(seen)

@@ -40,24 +40,30 @@ def sx(x: BV, bits: int = 64) -> BV:
     return x.sign_extend(bits - x.size()) if x.size() < bits else x
 
 
+def _nz(y: BV) -> BV:
+    """y, or 1 where y == 0 (every use is guarded by y == 0; this only keeps
+    concrete evaluation from dividing by zero)."""
+    return claripy.If(y == 0, claripy.BVV(1, y.size()), y)
+
+
 def _div(x: BV, y: BV) -> BV:
-    return claripy.If(y == 0, claripy.BVV(0, x.size()), x / y)
+    return claripy.If(y == 0, claripy.BVV(0, x.size()), x / _nz(y))
 
 
 def _mod(x: BV, y: BV) -> BV:
-    return claripy.If(y == 0, x, x % y)
+    return claripy.If(y == 0, x, x % _nz(y))
 
 
 def _sdiv(x: BV, y: BV) -> BV:
     n = x.size()
     return claripy.If(y == 0, claripy.BVV(0, n),
-                      claripy.If(y == claripy.BVV(-1 & ((1 << n) - 1), n), -x, x.SDiv(y)))
+                      claripy.If(y == claripy.BVV(-1 & ((1 << n) - 1), n), -x, x.SDiv(_nz(y))))
 
 
 def _smod(x: BV, y: BV) -> BV:
     n = x.size()
     return claripy.If(y == 0, x,
-                      claripy.If(y == claripy.BVV(-1 & ((1 << n) - 1), n), claripy.BVV(0, n), x.SMod(y)))
+                      claripy.If(y == claripy.BVV(-1 & ((1 << n) - 1), n), claripy.BVV(0, n), x.SMod(_nz(y))))
 
 
 def _bin(f64: Callable[[BV, BV], BV], f32: Callable[[BV, BV], BV] | None = None):

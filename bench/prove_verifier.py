@@ -1,0 +1,59 @@
+"""Benchmark `axiomdbg prove verifier`: the full run (all operators x 3 arches x
+profiles) cold (empty cache) and cached, with time per operator.
+
+    .venv/bin/python bench/prove_verifier.py [--jobs 2] [--profile embedded] [--op add64 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from axiomdbg.prove import runner
+from axiomdbg.prove.targets import ARCHES, PROFILES
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--profile", default="all")
+    ap.add_argument("--op", action="append")
+    ap.add_argument("--timeout", type=int, default=60)
+    ap.add_argument("--out", default="build/prove/bench.json")
+    a = ap.parse_args()
+    profiles = list(PROFILES) if a.profile == "all" else [a.profile]
+    ops = a.op or runner.all_ops()
+    cache = Path(tempfile.mkdtemp(prefix="prove-bench-cache-"))
+    runner.CACHE_DIR = cache
+    report = {}
+    try:
+        for label in ("cold", "cached"):
+            jobs = runner.make_jobs(list(ARCHES), profiles, ops, timeout_ms=a.timeout * 1000)
+            t0 = time.monotonic()
+            rows = runner.run_jobs(jobs, a.jobs)
+            wall = time.monotonic() - t0
+            per_op = defaultdict(float)
+            for r in rows:
+                per_op[r["op"]] += r["seconds"]
+            status = defaultdict(int)
+            for r in rows:
+                status[r["status"]] += 1
+            report[label] = {"wall_s": round(wall, 1), "status": dict(status),
+                             "per_op_cpu_s": {k: round(v, 1) for k, v in sorted(per_op.items())}}
+            print(f"{label}: {wall:.1f}s wall, {dict(status)}")
+            if label == "cold":
+                for k, v in sorted(per_op.items(), key=lambda kv: -kv[1]):
+                    print(f"  {k:14} {v:8.1f}s")
+    finally:
+        shutil.rmtree(cache, ignore_errors=True)
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

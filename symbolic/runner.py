@@ -1,0 +1,275 @@
+"""The catalogue of obligations, caching, and (parallel) execution."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing as mp
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from . import checks, model
+from .targets import ARCHES, PROFILES, ROOT, Target, resolve
+
+HARNESS_VERSION = "prove-1"
+CACHE_DIR = ROOT / ".axiomdbg-cache" / "prove"
+DEFAULT_TIMEOUT_MS = 60_000
+MUL_WIDTH = 8   # bpf_tnum_mul is proved for operands whose value|mask fit in this many bits
+
+BINOPS = [n for n in model.ALU2]
+UNOPS = [n for n in model.ALU1]
+JMPS = [f"{c}{w}" for c in model.COND for w in (64, 32)]
+SPECIAL = ["sync", "is_empty", "tnum_mul"]
+
+
+def all_ops() -> list[str]:
+    return BINOPS + UNOPS + JMPS + SPECIAL
+
+
+def op_function(op: str) -> str:
+    if op in JMPS:
+        return "bpf_range_" + op[:-2]
+    if op == "tnum_mul":
+        return "bpf_tnum_mul"
+    return "bpf_range_" + op
+
+
+def op_checks(op: str) -> list[str]:
+    if op in BINOPS or op in UNOPS:
+        return ["sound", "sound_synced"]
+    if op in JMPS:
+        return ["taken", "fallthrough"]
+    if op == "sync":
+        return ["preserves", "invariant"]
+    if op == "is_empty":
+        return ["sound"]
+    if op == "tnum_mul":
+        return [f"sound@{MUL_WIDTH}bit"]
+    raise KeyError(op)
+
+
+@dataclass
+class Result:
+    arch: str
+    profile: str
+    op: str
+    check: str
+    status: str
+    seconds: float
+    detail: str = ""
+    target: str = ""
+    counterexample: dict[str, Any] | None = None
+    cached: bool = False
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        if d["counterexample"] is None:
+            d.pop("counterexample")
+        return d
+
+
+# ---------------------------------------------------------------------------
+# cache: keyed by the machine code of the function and everything it calls
+
+def _code_hash(elf: str, func: str) -> str:
+    from .extract import callees_transitive, func_bytes
+
+    h = hashlib.sha256(HARNESS_VERSION.encode())
+    for name in [func] + callees_transitive(elf, func):
+        h.update(name.encode() + b"\0" + func_bytes(elf, name))
+    return h.hexdigest()
+
+
+def cache_key(tgt: Target, op: str, extra: str = "") -> str:
+    h = hashlib.sha256()
+    h.update(f"{HARNESS_VERSION}|{op}|{extra}|{DEFAULT_TIMEOUT_MS}|{MUL_WIDTH}".encode())
+    h.update(_code_hash(str(tgt.elf), op_function(op)).encode())
+    return h.hexdigest()[:32]
+
+
+def cache_get(key: str) -> list[dict] | None:
+    f = CACHE_DIR / f"{key}.json"
+    if f.exists():
+        try:
+            return json.loads(f.read_text())
+        except (OSError, ValueError):
+            return None
+    return None
+
+
+def cache_put(key: str, rows: list[dict]) -> None:
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    tmp = CACHE_DIR / f".{key}.tmp"
+    tmp.write_text(json.dumps(rows))
+    tmp.replace(CACHE_DIR / f"{key}.json")
+
+
+# ---------------------------------------------------------------------------
+# proving one op on one target
+
+def prove_on(tgt: Target, op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> list[Result]:
+    from .extract import Budget, ExtractError, extract
+
+    elf = str(tgt.elf)
+    func = op_function(op)
+    out: list[Result] = []
+
+    def res(check, o: checks.Outcome, t):
+        out.append(Result(tgt.arch, tgt.profile, op, check, o.status, round(t, 3), o.detail, tgt.label,
+                          o.counterexample))
+
+    t0 = time.monotonic()
+    try:
+        if op in BINOPS or op in UNOPS:
+            ex = _extract_alu(elf, func, "binop" if op in BINOPS else "unop")
+            for chk, synced in (("sound", False), ("sound_synced", True)):
+                t1 = time.monotonic()
+                o = checks.alu_sound(ex, op, synced, timeout_ms)
+                res(chk, o, (ex.seconds if chk == "sound" else 0) + time.monotonic() - t1)
+        elif op in JMPS:
+            is32 = op.endswith("32")
+            ex = extract(elf, func, "jmp", is32=int(is32))
+            for edge in ("taken", "fallthrough"):
+                t1 = time.monotonic()
+                o = checks.jmp_sound(ex, op[:-2], is32, edge, timeout_ms)
+                res(edge, o, (ex.seconds if edge == "taken" else 0) + time.monotonic() - t1)
+        elif op == "sync":
+            ex = extract(elf, func, "sync")
+            t1 = time.monotonic()
+            res("preserves", checks.sync_sound(ex, timeout_ms), ex.seconds + time.monotonic() - t1)
+            t1 = time.monotonic()
+            res("invariant", checks.sync_establishes_invariant(ex, timeout_ms), time.monotonic() - t1)
+        elif op == "is_empty":
+            ex = extract(elf, func, "pred")
+            t1 = time.monotonic()
+            res("sound", checks.is_empty_sound(ex, timeout_ms), ex.seconds + time.monotonic() - t1)
+        elif op == "tnum_mul":
+            ex = extract(elf, func, "tnum2", pre=checks.width_pre(MUL_WIDTH), max_steps=50000)
+            t1 = time.monotonic()
+            o = checks.tnum_sound(ex, lambda x, y: x * y, timeout_ms)
+            o.detail = f"operands' value|mask < 2^{MUL_WIDTH}; " + o.detail
+            res(f"sound@{MUL_WIDTH}bit", o, ex.seconds + time.monotonic() - t1)
+    except (Budget, ExtractError) as e:
+        for chk in op_checks(op):
+            if not any(r.check == chk for r in out):
+                out.append(Result(tgt.arch, tgt.profile, op, chk, checks.UNKNOWN,
+                                  round(time.monotonic() - t0, 3), f"extraction: {e}", tgt.label))
+    return out
+
+
+def _extract_alu(elf: str, func: str, kind: str):
+    """Plain path enumeration when the operator has few paths (easier queries
+    for Z3), merging at join points when it has many."""
+    from .extract import Budget, extract
+
+    return extract(elf, func, kind, merge=True, time_budget=300)
+
+
+def agree_on(tgts: list[Target], op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Result:
+    from .extract import Budget, ExtractError, extract
+
+    t0 = time.monotonic()
+    func = op_function(op)
+    try:
+        exs = {}
+        for t in tgts:
+            if op in BINOPS or op in UNOPS:
+                exs[t.arch] = extract(str(t.elf), func, "binop" if op in BINOPS else "unop", merge=True)
+            elif op in JMPS:
+                exs[t.arch] = extract(str(t.elf), func, "jmp", is32=int(op.endswith("32")))
+            elif op == "sync":
+                exs[t.arch] = extract(str(t.elf), func, "sync")
+            elif op == "is_empty":
+                exs[t.arch] = extract(str(t.elf), func, "pred")
+            else:
+                return Result("all", tgts[0].profile, op, "agree", checks.UNKNOWN, 0.0,
+                              "cross-arch agreement of bpf_tnum_mul is covered by its bounded proof on each arch")
+        o = checks.agree(exs, timeout_ms)
+    except (Budget, ExtractError) as e:
+        o = checks.Outcome(checks.UNKNOWN, f"extraction: {e}")
+    return Result("all", tgts[0].profile, op, "agree", o.status, round(time.monotonic() - t0, 3), o.detail,
+                  ", ".join(t.label for t in tgts), o.counterexample)
+
+
+# ---------------------------------------------------------------------------
+# jobs
+
+@dataclass
+class Job:
+    kind: str          # "prove" | "agree"
+    profile: str
+    op: str
+    arch: str = "all"
+    overrides: dict[str, str] | None = None
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    use_cache: bool = True
+
+
+def run_job(job: Job) -> list[dict]:
+    try:
+        if job.kind == "prove":
+            tgt = resolve(job.arch, job.profile, job.overrides)
+            key = cache_key(tgt, job.op, f"prove|{job.timeout_ms}")
+            if job.use_cache and (hit := cache_get(key)) is not None:
+                for r in hit:
+                    r["cached"] = True
+                    r["target"] = tgt.label
+                return hit
+            rows = [r.to_json() for r in prove_on(tgt, job.op, job.timeout_ms)]
+        else:
+            tgts = [resolve(a, job.profile, job.overrides) for a in ARCHES]
+            key = hashlib.sha256("|".join(cache_key(t, job.op, f"agree|{job.timeout_ms}") for t in tgts)
+                                 .encode()).hexdigest()[:32]
+            if job.use_cache and (hit := cache_get(key)) is not None:
+                for r in hit:
+                    r["cached"] = True
+                return hit
+            rows = [agree_on(tgts, job.op, job.timeout_ms).to_json()]
+        if job.use_cache and all(r["status"] != checks.UNKNOWN or "timeout" not in r.get("detail", "")
+                                 for r in rows):
+            cache_put(key, rows)
+        return rows
+    except Exception as e:  # a broken target must not kill the whole run
+        return [Result(job.arch, job.profile, job.op, c, checks.UNKNOWN, 0.0, f"error: {e!r}").to_json()
+                for c in (op_checks(job.op) if job.kind == "prove" else ["agree"])]
+
+
+def make_jobs(arches: list[str], profiles: list[str], ops: list[str], agree: bool = True,
+              overrides: dict[str, str] | None = None, timeout_ms: int = DEFAULT_TIMEOUT_MS,
+              use_cache: bool = True) -> list[Job]:
+    jobs = [Job("prove", p, op, a, overrides, timeout_ms, use_cache) for p in profiles for op in ops for a in arches]
+    if agree and len(arches) == len(ARCHES):
+        jobs += [Job("agree", p, op, "all", overrides, timeout_ms, use_cache) for p in profiles for op in ops
+                 if op != "tnum_mul"]
+    return jobs
+
+
+def run_jobs(jobs: list[Job], n_jobs: int = 1, on_done: Callable[[Job, list[dict]], None] | None = None
+             ) -> list[dict]:
+    rows: list[dict] = []
+    # build every target first (serially) so workers never race on a build
+    seen = set()
+    for j in jobs:
+        for a in (ARCHES if j.arch == "all" else [j.arch]):
+            k = (a, j.profile, json.dumps(j.overrides, sort_keys=True))
+            if k not in seen:
+                seen.add(k)
+                resolve(a, j.profile, j.overrides)
+    if n_jobs <= 1:
+        for j in jobs:
+            r = run_job(j)
+            rows += r
+            if on_done:
+                on_done(j, r)
+        return rows
+    ctx = mp.get_context("fork")
+    with ctx.Pool(n_jobs, maxtasksperchild=20) as pool:
+        futs = [(j, pool.apply_async(run_job, (j,))) for j in jobs]
+        for j, f in futs:
+            r = f.get()
+            rows += r
+            if on_done:
+                on_done(j, r)
+    return rows
