@@ -27,7 +27,7 @@ static struct obj objs[BPF_MAX_OBJS];
 static uint32_t next_id = 1;
 static bpf_lock_t obj_lock;
 static uint64_t map_mem_used;
-#ifdef BPF_PROFILE_CLOUD
+#if defined(AXIOM_PROFILE_CLOUD) /* set by the kernel Makefile for PROFILE=cloud */
 static uint32_t profile = BPF_PROFILE_CLOUD;
 #else
 static uint32_t profile = BPF_PROFILE_EMBEDDED;

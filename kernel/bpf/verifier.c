@@ -121,6 +121,7 @@ struct venv {
 	uint32_t processed, id_gen, max_depth, nstates;
 	struct vtrace *trace;
 	uint32_t ntrace, captrace;
+	uint32_t precise_upto; /* on-path states stored before this trace index are all-precise */
 	int err;
 };
 
@@ -514,6 +515,7 @@ static void mark_all_precise(struct venv *env)
 {
 	uint32_t i, fi, r;
 
+	env->precise_upto = env->ntrace;
 	for (i = 0; i < env->npath; i++) {
 		struct vstate *st = &env->path[i]->st;
 
@@ -591,11 +593,19 @@ static bool backtrack_insn(struct venv *env, const struct vtrace *t, uint16_t *r
  * everything they came from. */
 static void mark_precise(struct venv *env, struct vstate *cur, uint32_t k, uint16_t regs)
 {
-	uint32_t depth = cur->nframes, p = env->npath, r;
+	uint32_t depth = cur->nframes, p = env->npath, r, steps = 0;
 	uint64_t slots = 0;
 
 	regs &= 0x3ff;
 	for (;;) {
+		/* nothing left to mark: no stored state further back, or only
+		 * states already marked all-precise */
+		if (p == 0 || k < env->precise_upto)
+			return;
+		/* keep the walk short in long loops (stored states are capped, so the
+		 * path can be long without any): give up precisely, stay sound */
+		if (++steps > 512)
+			goto bail;
 		while (p > 0 && env->path[p - 1]->trace_idx > k)
 			p--;
 		while (p > 0 && env->path[p - 1]->trace_idx == k) {
@@ -1908,6 +1918,8 @@ next_path:
 		while (env->npath > env->stack[env->nstack].path_len)
 			env->path[--env->npath]->on_path = false;
 		env->ntrace = env->stack[env->nstack].trace_len;
+		if (env->precise_upto > env->ntrace)
+			env->precise_upto = env->ntrace;
 		if (env->level >= 2)
 			vlog(env, "from branch: continue at %u\n", pc);
 	}

@@ -7,7 +7,8 @@
  * instructions), loads each through bpf_cmd(PROG_LOAD) in the embedded and
  * cloud profiles with three maps (array 4:16:4, hash 4:8:8, ring buffer 4096)
  * in fd_array, and test-runs every accepted program on exactly 64 bytes of heap
- * memory. Verified programs run without run-time checks, so any access the
+ * memory filled with 0x00, 0x5a and 0xff in turn (so data-dependent branches go
+ * both ways). Verified programs run without run-time checks, so any access the
  * verifier wrongly allowed is an ASan report (and a non-zero exit).
  * Prints "programs N accepted A rejected R run_errors E".
  */
@@ -82,11 +83,13 @@ int main(int argc, char **argv)
 				continue;
 			}
 			acc++;
-			{
+			/* several memory patterns so data-dependent branches go both ways */
+			for (int pat = 0; pat < 3; pat++) {
+				static const uint8_t fill[3] = { 0x00, 0x5a, 0xff };
 				uint8_t *mem = malloc(64); /* exact size: ASan sees any overflow */
 				long err;
 
-				memset(mem, 0x5a, 64);
+				memset(mem, fill[pat], 64);
 				memset(&a, 0, sizeof(a));
 				a.test.prog_fd = (uint32_t)id;
 				a.test.data_in = (uintptr_t)mem;

@@ -42,6 +42,27 @@ def _lookup(r: random.Random) -> list[Insn]:
     return out
 
 
+def _join(r: random.Random) -> list[Insn]:
+    """Two paths give a register different values, then join and use it as an
+    offset (directly, through ALU, or through a stack spill): the pruning of the
+    second path must respect precision."""
+    a, b = r.choice([0, 8, 56, 57, 64, 100]), r.choice([0, 8, 56, 57, 64, 100])
+    out = [Insn(0x71, 2, 1, r.randint(0, 7), 0),           # r2 = *(u8 *)(r1 + k)
+           Insn(0xB7, 3, 0, 0, a),                          # r3 = a
+           Insn(0x15, 2, 0, 1, 0),                          # if r2 == 0 skip
+           Insn(0xB7, 3, 0, 0, b)]                          # r3 = b
+    how = r.random()
+    if how < 0.3:
+        out += [Insn(0x7B, 10, 3, -24, 0), Insn(0x79, 3, 10, -24, 0)]   # spill and fill
+    elif how < 0.5:
+        out += [Insn(0xBF, 5, 3, 0, 0), Insn(0x07, 5, 0, 0, 0), Insn(0xBF, 3, 5, 0, 0)]
+    if r.random() < 0.3:  # a decided branch on the joined value
+        out += [Insn(0x55, 3, 0, 1, a), Insn(0x71, 4, 1, r.choice([0, 70, 100]), 0)]
+    out += [Insn(0xBF, 4, 1, 0, 0), Insn(0x0F, 4, 3, 0, 0),     # r4 = r1 + r3
+            Insn(0x71 | r.choice(SIZES), 5, 4, 0, 0)]             # load through r4
+    return out
+
+
 def random_program(r: random.Random, length: int = 24) -> bytes:
     insns: list[Insn] = [Insn(0xB7, 0, 0, 0, 0)]  # r0 = 0
     for reg in range(2, 10):
@@ -98,8 +119,10 @@ def random_program(r: random.Random, length: int = 24) -> bytes:
             insns += [Insn(0x18, 1, 5, 0, 2), Insn(0, 0, 0, 0, 0), Insn(0xBF, 2, r.choice([10, 6]), 0, 0),
                       Insn(0x07, 2, 0, 0, r.choice([-8, -16, 0])), Insn(0xB7, 3, 0, 0, r.choice([1, 8, 16])),
                       Insn(0xB7, 4, 0, 0, 0), Insn(0x85, 0, 0, 0, 130)]
-        elif k < 0.97:  # helpers without pointers
+        elif k < 0.96:  # helpers without pointers
             insns.append(Insn(0x85, 0, 0, 0, r.choice([5, 7, 8, 14])))
+        elif k < 0.985:
+            insns.extend(_join(r))
         else:  # backward jump (loops: cloud profile)
             insns.append(Insn(0xA5, r.randint(0, 9), 0, -r.randint(1, 6), r.randint(1, 50)))
     insns.append(Insn(0xB7, 0, 0, 0, 0) if r.random() < 0.7 else Insn(0xBF, 0, r.randint(0, 10), 0, 0))

@@ -82,3 +82,18 @@ def test_operators_are_pure_and_exported(built, arch):
     for name in ["bpf_range_add64", "bpf_range_sdiv32", "bpf_range_movsx32_s8", "bpf_range_sync",
                  "bpf_range_jmp_refine", "bpf_range_jsle", "bpf_range_jset", "bpf_tnum_mul"]:
         assert name in defined, f"{name} missing for {arch}"
+
+
+@pytest.mark.parametrize("arch", ARCHES)
+def test_cloud_profile_compiles(arch, tmp_path):
+    """PROFILE=cloud kernels build syscall.c with -DAXIOM_PROFILE_CLOUD=1 (kernel Makefile)."""
+    targets = {"x86_64": ["-target", "x86_64-unknown-elf", "-mno-red-zone", "-mcmodel=kernel"],
+               "aarch64": ["-target", "aarch64-none-elf", "-mgeneral-regs-only"],
+               "riscv64": ["-target", "riscv64-unknown-elf", "-march=rv64imac", "-mabi=lp64",
+                           "-mcmodel=medany"]}
+    r = subprocess.run(["clang", "-std=c11", "-ffreestanding", "-nostdlib", "-fno-pic", "-Wall", "-Wextra",
+                        "-Werror", "-g", "-O2", "-DAXIOM_PROFILE_CLOUD=1", "-I", str(ROOT / "kernel/include"),
+                        "-I", str(ROOT / "kernel/bpf"), "-I", str(ROOT / "fixtures/bpf/kernel_stub"),
+                        *targets[arch], "-c", str(ROOT / "kernel/bpf/syscall.c"), "-o", str(tmp_path / "s.o")],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr

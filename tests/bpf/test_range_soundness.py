@@ -192,3 +192,39 @@ def test_jmp32_refines_low_half_only():
 def test_infeasible_branch_detected():
     mask, *_ = lib.range_jmp(JMPS["jeq"], False, lib.scalar_const(3), lib.scalar_const(4))
     assert mask == 2
+
+
+@st.composite
+def raw_state_around(draw):
+    """An unsynced state built around a member x: every component is a random
+    constraint that x satisfies, so sync must keep x."""
+    x = draw(u64)
+    s = lib.scalar_unknown()
+    mask = draw(st.integers(0, M64))
+    s.t.value, s.t.mask = x & ~mask & M64, mask
+    if draw(st.booleans()):
+        s.umin = max(0, x - draw(st.integers(0, 1 << 40)))
+        s.umax = min(M64, x + draw(st.integers(0, 1 << 40)))
+    sx = x - (1 << 64) if x >> 63 else x
+    if draw(st.booleans()):
+        s.smin = max(-(1 << 63), sx - draw(st.integers(0, 1 << 40)))
+        s.smax = min((1 << 63) - 1, sx + draw(st.integers(0, 1 << 40)))
+    lo = x & M32
+    if draw(st.booleans()):
+        s.u32min = max(0, lo - draw(st.integers(0, 1 << 20)))
+        s.u32max = min(M32, lo + draw(st.integers(0, 1 << 20)))
+    slo = lo - (1 << 32) if lo >> 31 else lo
+    if draw(st.booleans()):
+        s.s32min = max(-(1 << 31), slo - draw(st.integers(0, 1 << 20)))
+        s.s32max = min((1 << 31) - 1, slo + draw(st.integers(0, 1 << 20)))
+    return s, x
+
+
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(raw_state_around())
+def test_sync_keeps_members_of_raw_states(sx):
+    s, x = sx
+    assert lib.range_contains(s, x)
+    out = lib.range_sync(s)
+    check_member(out, x, f"sync of {s!r}")
+    assert not lib.load_library().bpf_range_is_empty(ctypes.byref(out))
