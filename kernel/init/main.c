@@ -8,6 +8,7 @@
  *   crash=) -> this CPU becomes its idle thread.
  */
 #include <kernel.h>
+#include "../bpf/bpf.h"
 #include <percpu.h>
 #include <proc.h>
 #include <sched.h>
@@ -63,6 +64,7 @@ static void kinit(void *arg)
 	char init_path[AX_PATH_MAX] = "/bin/init";
 	char crash[32];
 
+	bpf_subsys_init();       /* eBPF objects, maps budget and attach points */
 	vfs_init();
 	cmdline_get("init", init_path, sizeof(init_path));
 	char *argv[] = { init_path, NULL };

@@ -126,8 +126,3 @@ long sys_poweroff(void)
 	arch_poweroff();
 }
 
-/* Until kernel/bpf provides the real one. */
-__attribute__((weak)) long sys_bpf(long cmd, long attr, long size)
-{
-	return -ENOSYS;
-}

@@ -12,6 +12,8 @@
 #include <proc.h>
 #include <axiom/syscall.h>
 #include <axiom/errno.h>
+#include <axiom/bpf.h>
+#include "../bpf/bpf.h"
 
 /*
  * Handlers take between 0 and 6 `long` arguments; the table stores them with
@@ -60,15 +62,52 @@ const syscall_fn_t syscall_table[NR_SYSCALLS] = {
 	[SYS_ftruncate] = SC(sys_ftruncate),
 };
 
+/* Attach point BPF_AXIOM_SYSCALL_ENTER: programs see the number and the raw
+ * arguments and may deny the call by returning a negative errno, which then
+ * becomes the call's result without running the handler (policy). */
+static long bpf_syscall_enter(unsigned long nr, const long a[6])
+{
+	struct bpf_syscall_enter_ctx ctx = { .nr = nr };
+	struct process *p = current_process();
+
+	for (int i = 0; i < 6; i++)
+		ctx.args[i] = (uint64_t)a[i];
+	ctx.pid = p ? (uint32_t)p->pid : 0;
+	ctx.tgid = ctx.pid;
+	return bpf_run_hook(BPF_AXIOM_SYSCALL_ENTER, &ctx, sizeof(ctx));
+}
+
+/* Attach point BPF_AXIOM_SYSCALL_EXIT: observability only. */
+static void bpf_syscall_exit(unsigned long nr, const long a[6], long ret)
+{
+	struct bpf_syscall_exit_ctx ctx = { .nr = nr, .ret = ret };
+	struct process *p = current_process();
+
+	for (int i = 0; i < 6; i++)
+		ctx.args[i] = (uint64_t)a[i];
+	ctx.pid = p ? (uint32_t)p->pid : 0;
+	ctx.tgid = ctx.pid;
+	bpf_run_hook(BPF_AXIOM_SYSCALL_EXIT, &ctx, sizeof(ctx));
+}
+
 void syscall_handler(struct trapframe *tf)
 {
 	unsigned long nr = arch_tf_syscall_nr(tf);
+	long a[6];
 	long ret = -ENOSYS;
 
-	if (nr < NR_SYSCALLS && syscall_table[nr]) {
-		ret = syscall_table[nr]((long)arch_tf_arg(tf, 0), (long)arch_tf_arg(tf, 1),
-					(long)arch_tf_arg(tf, 2), (long)arch_tf_arg(tf, 3),
-					(long)arch_tf_arg(tf, 4), (long)arch_tf_arg(tf, 5));
+	for (int i = 0; i < 6; i++)
+		a[i] = (long)arch_tf_arg(tf, i);
+	if (bpf_hook_active(BPF_AXIOM_SYSCALL_ENTER)) {
+		long verdict = bpf_syscall_enter(nr, a);
+		if (verdict < 0 && verdict >= -4095) {
+			arch_tf_set_ret(tf, verdict);
+			return;
+		}
 	}
+	if (nr < NR_SYSCALLS && syscall_table[nr])
+		ret = syscall_table[nr](a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (bpf_hook_active(BPF_AXIOM_SYSCALL_EXIT))
+		bpf_syscall_exit(nr, a, ret);
 	arch_tf_set_ret(tf, ret);
 }
