@@ -94,6 +94,13 @@ static __noreturn void x86_boot_common(void)
 	uint64_t kstart = arch_kimage_to_phys(__kernel_start);
 	uint64_t kend = arch_kimage_to_phys(__kernel_end);
 
+	if (nmemmap == 0) {
+		/* no memory map (start info version 0): assume the 128 MiB every
+		 * PC-compatible QEMU machine has at least */
+		x86_early_puts("x86_64: no memory map, assuming 128 MiB of RAM\n");
+		memmap[0] = (struct hvm_memmap_entry){ .addr = 0x100000, .size = 0x7f00000, .type = 1 };
+		nmemmap = 1;
+	}
 	x86_acpi_init(rsdp_pa);          /* needs the identity map */
 
 	x86_mmu_boot_begin(kend);
@@ -119,8 +126,6 @@ static __noreturn void x86_boot_common(void)
 	for (unsigned i = 0; i < nmemmap; i++)
 		if (memmap[i].type == 1)
 			add_ram(memmap[i].addr, memmap[i].addr + memmap[i].size, rsv, 2);
-	if (nmemmap == 0)
-		add_ram(0, 0x8000000, rsv, 2);   /* no map: assume 128 MiB */
 
 	x86_apic_init_bsp();
 	x86_cpus[0].apic_id = x86_apic_id();

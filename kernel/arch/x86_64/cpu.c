@@ -147,6 +147,7 @@ void arch_set_cpu_local(struct cpu *c)
 	c->arch_scratch[GS_KSTACK_TOP / 8] = old->arch_scratch[GS_KSTACK_TOP / 8];
 	c->arch_scratch[GS_X86_CPU / 8] = (uintptr_t)xc;
 	c->arch_scratch[GS_SELF / 8] = (uintptr_t)c;
+	c->hwid = xc->apic_id;
 	wrmsr(MSR_GS_BASE, (uint64_t)c);
 }
 

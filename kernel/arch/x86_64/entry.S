@@ -168,9 +168,9 @@ arch_enter_user:
  * CS/SS from STAR, rflags &= ~SFMASK (IF, TF, DF, AC cleared), and NO stack
  * switch: %rsp is still the user's. Save it in per-CPU scratch, load this
  * CPU's kernel stack, then build a struct trapframe identical to an
- * interrupt's. The exit path is the common iretq, which also covers frames
- * that generic code edited (execve, signals) and non-canonical return
- * addresses, where sysret would fault in ring 0.
+ * interrupt's. Interrupts stay masked (SFMASK) until the frame is complete;
+ * an NMI in this window runs on its own IST stack. The exit is sysretq when
+ * the frame is untouched, else the common iretq (see below).
  */
 	.balign 16
 	.global x86_syscall_entry

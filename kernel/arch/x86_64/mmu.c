@@ -43,18 +43,21 @@ static uint64_t early_next;
 static bool early = true;
 
 /* One lock for every page-table change: cheap, and it makes intermediate
- * table creation race-free no matter what generic code holds. */
-static volatile int pt_lock_word;
+ * table creation race-free no matter what generic code holds. A ticket lock,
+ * so that a CPU doing many unmaps in a row cannot starve the others (TCG
+ * schedules vCPUs unfairly). */
+static volatile uint32_t pt_next_ticket, pt_now_serving;
 static unsigned long pt_lock(void)
 {
 	unsigned long f = arch_irq_save();
-	while (__atomic_exchange_n(&pt_lock_word, 1, __ATOMIC_ACQUIRE))
+	uint32_t me = __atomic_fetch_add(&pt_next_ticket, 1, __ATOMIC_RELAXED);
+	while (__atomic_load_n(&pt_now_serving, __ATOMIC_ACQUIRE) != me)
 		__asm__ volatile("pause");
 	return f;
 }
 static void pt_unlock(unsigned long f)
 {
-	__atomic_store_n(&pt_lock_word, 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&pt_now_serving, pt_now_serving + 1, __ATOMIC_RELEASE);
 	arch_irq_restore(f);
 }
 
@@ -216,11 +219,21 @@ void x86_mmu_boot_finish(void)
  */
 #define SHOOT_INVLPG 0
 #define SHOOT_DROP   1
+#define SHOOT_FULL   2      /* every entry, global ones included */
 static volatile int shoot_lock_word;
 static volatile uint64_t shoot_gen;
 static volatile uintptr_t shoot_va;
 static volatile uint64_t shoot_root;
 static volatile int shoot_kind;
+
+/* Toggling CR4.PGE invalidates every TLB entry, global ones included
+ * (SDM vol. 3, 4.10.4.1). */
+static void flush_all(void)
+{
+	uint64_t cr4 = read_cr4();
+	write_cr4(cr4 & ~(uint64_t)CR4_PGE);
+	write_cr4(cr4);
+}
 
 void x86_nmi_flush(struct x86_cpu *c)
 {
@@ -232,6 +245,8 @@ void x86_nmi_flush(struct x86_cpu *c)
 			c->loaded_cr3 = x86_kernel_root;
 			write_cr3(x86_kernel_root);
 		}
+	} else if (shoot_kind == SHOOT_FULL) {
+		flush_all();
 	} else {
 		invlpg(shoot_va);
 	}
@@ -244,6 +259,8 @@ static void tlb_shootdown(uint64_t root, uintptr_t va, int kind)
 	struct x86_cpu *self = this_x86_cpu();
 	if (kind == SHOOT_INVLPG && (root == 0 || self->loaded_cr3 == root))
 		invlpg(va);
+	if (kind == SHOOT_FULL)
+		flush_all();
 	if (kind == SHOOT_DROP && self->loaded_cr3 == root) {
 		self->loaded_cr3 = x86_kernel_root;
 		write_cr3(x86_kernel_root);
@@ -280,10 +297,20 @@ static void tlb_shootdown(uint64_t root, uintptr_t va, int kind)
 		if (!sent[i])
 			continue;
 		/* bounded: a CPU stopped by a panic never answers */
+		uint64_t t0 = arch_time_ns();
+		bool warned = false;
 		for (unsigned long n = 0; n < 200000000ul && x86_cpus[i].online; n++) {
 			if (__atomic_load_n(&x86_cpus[i].flush_ack, __ATOMIC_ACQUIRE) >= gen)
 				break;
 			__asm__ volatile("pause");
+			if (!warned && arch_time_ns() - t0 > 1000000000ull) {
+				/* diagnostic only: an NMI is never masked for long,
+				 * so this means the target is wedged */
+				warned = true;
+				x86_early_puts("x86_64: TLB shootdown: no answer from cpu ");
+				x86_early_hex(i);
+				x86_early_puts(" after 1 s\n");
+			}
 		}
 	}
 	__atomic_store_n(&shoot_lock_word, 0, __ATOMIC_RELEASE);
@@ -438,6 +465,16 @@ bool x86_kernel_va_mapped(uintptr_t va)
 	return query_root(x86_kernel_root, va, NULL, NULL);
 }
 
+/*
+ * Kernel vmap (kernel stacks). arch_kunmap flushes only the local TLB and
+ * marks the region dirty; the next arch_kmap flushes every CPU completely
+ * (one NMI round instead of one per unmapped page, and none on the thread
+ * exit path). Until then another CPU may still hold a translation of the
+ * unmapped page, but nothing may use a freed stack's addresses, and they are
+ * only handed out again through arch_kmap, which flushes first.
+ */
+static bool vmap_dirty;
+
 int arch_kmap(uintptr_t va, uint64_t pa, unsigned prot)
 {
 	if (va < KERNEL_VMAP_BASE || va - KERNEL_VMAP_BASE >= KERNEL_VMAP_SIZE ||
@@ -447,6 +484,12 @@ int arch_kmap(uintptr_t va, uint64_t pa, unsigned prot)
 		return -EINVAL;
 	unsigned long f = pt_lock();
 	int r = 0;
+	if (vmap_dirty) {
+		/* some vmap page was unmapped since the last global flush: no
+		 * CPU may keep a stale translation once the region is reused */
+		vmap_dirty = false;
+		tlb_shootdown(0, 0, SHOOT_FULL);
+	}
 	uint64_t *pte = pt_walk(x86_kernel_root, va, 1, true, PTE_P | PTE_W);
 	if (!pte)
 		r = -ENOMEM;
@@ -470,7 +513,8 @@ int arch_kunmap(uintptr_t va, uint64_t *pa)
 	}
 	uint64_t old = *pte;
 	*pte = 0;
-	tlb_shootdown(0, va, SHOOT_INVLPG);
+	invlpg(va);
+	vmap_dirty = true;
 	pt_unlock(f);
 	if (pa)
 		*pa = old & PTE_ADDR;

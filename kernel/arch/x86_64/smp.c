@@ -98,6 +98,7 @@ void x86_nmi(struct trapframe *tf)
 		return;                        /* GS not set up yet: not ours */
 	struct cpu *gc = (struct cpu *)gs;
 	struct x86_cpu *c = (struct x86_cpu *)gc->arch_scratch[GS_X86_CPU / 8];
+	c->nmi_count++;
 	if (halt_requested || panic_in_progress) {
 		c->online = 0;
 		wrmsr(MSR_GS_BASE, gs);        /* we never return: make GS the kernel's */

@@ -140,6 +140,7 @@ struct x86_cpu {
 	volatile uint64_t loaded_cr3; /* what this CPU's CR3 holds (for TLB shootdown) */
 	volatile uint64_t flush_req;  /* shootdown generation asked of this CPU */
 	volatile uint64_t flush_ack;  /* last generation it completed */
+	volatile uint64_t nmi_count;  /* NMIs taken */
 	uint64_t gdt[8];
 	struct tss tss;
 } __attribute__((aligned(64)));
