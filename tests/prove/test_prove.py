@@ -49,10 +49,19 @@ def test_cache_hit_on_rerun(cache):
     assert [r["status"] for r in first] == [r["status"] for r in second]
 
 
-@pytest.mark.parametrize("fixture,op", [("range_alu_and32_lowbound.c", "and32"),
-                                        ("range_alu_add64_nooverflow.c", "add64")])
-def test_seeded_bug_is_unsound_with_a_real_counterexample(fixture, op, cache):
-    ov = {"range_alu.c": (FIX / fixture).read_text()}
+def seeded(name: str) -> tuple[str, dict[str, str]]:
+    """(op, source overrides) for a seeded bug of fixtures/prove/seeded.json,
+    patched into the CURRENT kernel/bpf source; fails loudly if it no longer applies."""
+    import json
+    spec = json.loads((FIX / "seeded.json").read_text())[name]
+    src = (ROOT / "kernel" / "bpf" / spec["file"]).read_text()
+    assert spec["old"] in src, f"seeded bug {name} no longer applies to kernel/bpf/{spec['file']}"
+    return spec["op"], {spec["file"]: src.replace(spec["old"], spec["new"], 1)}
+
+
+@pytest.mark.parametrize("name", ["and32_lowbound", "add64_nooverflow"])
+def test_seeded_bug_is_unsound_with_a_real_counterexample(name, cache):
+    op, ov = seeded(name)
     rows = _run(["riscv64"], [op], overrides=ov, use_cache=False)
     unsound = [r for r in rows if r["status"] == "UNSOUND"]
     assert unsound, rows
@@ -65,8 +74,8 @@ def test_seeded_bug_is_unsound_with_a_real_counterexample(fixture, op, cache):
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", ARCHES)
 def test_seeded_bug_caught_on_every_arch(arch, cache):
-    ov = {"range_alu.c": (FIX / "range_alu_and32_lowbound.c").read_text()}
-    rows = _run([arch], ["and32"], overrides=ov, use_cache=False)
+    op, ov = seeded("and32_lowbound")
+    rows = _run([arch], [op], overrides=ov, use_cache=False)
     assert any(r["status"] == "UNSOUND" for r in rows)
 
 
