@@ -30,13 +30,15 @@ void trap_page_fault(struct trapframe *tf, uintptr_t addr, unsigned fault, uint6
 		return;                       /* trap_exit_to_user ends the thread */
 	}
 	bool overflow = kstack_is_guard(addr);
+	uint64_t hw_code = 0;
+	bool has_hw_code = arch_tf_error_code(tf, &hw_code);
 	struct panic_info pi = {
 		.kind = overflow ? "stack-overflow" : "page-fault",
 		.cause = overflow ? "kernel stack overflow into guard page" : fault_cause(fault),
 		.raw_cause = raw_cause,
 		.has_raw_cause = true,
-		.error_code = fault,
-		.has_error_code = true,
+		.error_code = hw_code,          /* the hardware's code, as triage decodes it */
+		.has_error_code = has_hw_code,
 		.fault_addr = addr,
 		.has_fault_addr = true,
 		.tf = tf,

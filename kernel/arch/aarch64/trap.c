@@ -177,6 +177,9 @@ uintptr_t arch_tf_sp(const struct trapframe *tf) { return tf->sp; }
 uintptr_t arch_tf_fp(const struct trapframe *tf) { return tf->x[29]; }
 bool arch_tf_from_user(const struct trapframe *tf) { return (tf->pstate & 0xf) == 0; }   /* M[3:0] = EL0t */
 
+/* No separate error code: ESR_EL1 (the panic record's raw_cause) holds the syndrome. */
+bool arch_tf_error_code(const struct trapframe *tf, uint64_t *code) { (void)tf; (void)code; return false; }
+
 void arch_tf_init_user(struct trapframe *tf, uintptr_t entry, uintptr_t sp,
 		       uintptr_t a0, uintptr_t a1, uintptr_t a2)
 {

@@ -116,6 +116,9 @@ uintptr_t arch_tf_sp(const struct trapframe *tf) { return tf->x[2]; }
 uintptr_t arch_tf_fp(const struct trapframe *tf) { return tf->x[8]; }
 bool arch_tf_from_user(const struct trapframe *tf) { return !(tf->sstatus & SSTATUS_SPP); }
 
+/* No separate error code: scause (the panic record's raw_cause) says it all. */
+bool arch_tf_error_code(const struct trapframe *tf, uint64_t *code) { (void)tf; (void)code; return false; }
+
 void arch_tf_init_user(struct trapframe *tf, uintptr_t entry, uintptr_t sp,
 		       uintptr_t a0, uintptr_t a1, uintptr_t a2)
 {

@@ -209,6 +209,14 @@ uintptr_t arch_tf_sp(const struct trapframe *tf) { return tf->rsp; }
 uintptr_t arch_tf_fp(const struct trapframe *tf) { return tf->rbp; }
 bool arch_tf_from_user(const struct trapframe *tf) { return (tf->cs & 3) == 3; }
 
+/* The error code the CPU pushed for this vector (0 for vectors without one;
+ * the entry stubs push a dummy), e.g. #PF bits P, W/R, U/S, RSVD, I/D (SDM 4.7). */
+bool arch_tf_error_code(const struct trapframe *tf, uint64_t *code)
+{
+	*code = tf->error_code;
+	return true;
+}
+
 void arch_tf_init_user(struct trapframe *tf, uintptr_t entry, uintptr_t sp,
 		       uintptr_t a0, uintptr_t a1, uintptr_t a2)
 {

@@ -154,6 +154,10 @@ uintptr_t arch_tf_pc(const struct trapframe *tf);
 uintptr_t arch_tf_sp(const struct trapframe *tf);
 uintptr_t arch_tf_fp(const struct trapframe *tf);
 bool arch_tf_from_user(const struct trapframe *tf);
+/* The hardware error code the exception pushed, if the arch has one (x86:
+ * the #PF/#GP error code). False on arches whose cause register already says
+ * it all (aarch64 ESR, riscv scause). Goes into the panic record verbatim. */
+bool arch_tf_error_code(const struct trapframe *tf, uint64_t *code);
 /* Prepare a trap frame that returns to user mode at `entry` with stack `sp`
  * and the first three argument registers set. Interrupts enabled in user. */
 void arch_tf_init_user(struct trapframe *tf, uintptr_t entry, uintptr_t sp,
