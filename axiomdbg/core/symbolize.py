@@ -329,20 +329,24 @@ class Symbolizer:
             if not s.size:
                 break
             i -= 1
-        # unsized functions (assembly) or objects
+        # Not inside any sized function. Look at the symbols starting at the nearest address at or
+        # below `addr` (as llvm-symbolizer does): if one of them is sized, `addr` is padding after
+        # it and has no name; if all are unsized labels (assembly without .type/.size, NOTYPE),
+        # the address belongs to that label, preferring a function label.
         i = bisect.bisect_right(self._sym_addr, addr) - 1
         best = None
-        while i >= 0:
-            s = self.symbols[i]
-            if s.size and s.address <= addr < s.address + s.size:
-                return s, addr - s.address
-            if s.kind == "func" and not s.size and best is None:
-                best = s
-            if s.address < addr and best is None and s.size == 0 and s.kind != "notype":
-                best = s
-            if best is not None or (s.address < addr - 0x100000):
-                break
-            i -= 1
+        if i >= 0:
+            here = self._sym_addr[i]
+            group = []
+            while i >= 0 and self._sym_addr[i] == here:
+                group.append(self.symbols[i])
+                i -= 1
+            for s in group:
+                if s.size and s.address <= addr < s.address + s.size:
+                    return s, addr - s.address
+            if not any(s.size for s in group):
+                order = {"func": 0, "notype": 1, "object": 2}
+                best = min(group, key=lambda s: (order[s.kind], s.name))
         if best is not None and self._in_exec(addr) and self._in_exec(best.address):
             return best, addr - best.address
         return None

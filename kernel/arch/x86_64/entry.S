@@ -271,22 +271,27 @@ arch_context_switch:
  * Push a zero return address so entry() sees an ABI-conformant stack
  * (%rsp+8 16-byte aligned) and the unwinder a chain end. */
 	.global x86_thread_start
+	.type x86_thread_start, @function
 x86_thread_start:
 	mov %r13, %rdi
 	xor %ebp, %ebp
 	pushq $0
 	jmp *%r12
+	.size x86_thread_start, . - x86_thread_start
 
-/* Crash injection helpers */
+/* Crash injection helpers (typed and sized so symbolizers name them) */
 	.global arch_crash_undefined
+	.type arch_crash_undefined, @function
 arch_crash_undefined:
 	push %rbp
 	mov %rsp, %rbp
 	ud2
 	pop %rbp
 	ret
+	.size arch_crash_undefined, . - arch_crash_undefined
 
 	.global x86_divide_zero
+	.type x86_divide_zero, @function
 x86_divide_zero:                    /* uint64_t x86_divide_zero(uint64_t n, uint64_t d) */
 	push %rbp
 	mov %rsp, %rbp
@@ -295,3 +300,4 @@ x86_divide_zero:                    /* uint64_t x86_divide_zero(uint64_t n, uint
 	div %rsi                        /* #DE when rsi == 0 */
 	pop %rbp
 	ret
+	.size x86_divide_zero, . - x86_divide_zero
