@@ -84,11 +84,19 @@ def _stale(lib: Path) -> bool:
 def build(target: Path = LIB_PATH) -> Path:
     """Build ``target`` (a host.mk output) if it is missing or out of date."""
     if _stale(target):
-        r = subprocess.run(["make", "-s", "-f", str(SRC_DIR / "host.mk"), str(target)],
-                           cwd=ROOT, capture_output=True, text=True)
-        if r.returncode != 0:
-            last = (r.stderr or r.stdout).strip().splitlines()
-            raise BuildError(f"building {target.name} failed: {last[-1] if last else 'make error'}")
+        # Several processes (pytest-xdist workers, parallel CLI runs) may want the
+        # library at once: one builds while the others wait, so nobody loads a
+        # half-written file ("file too short") or execs one being written.
+        import fcntl
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target.parent / f".lock-{target.name}", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if _stale(target):
+                r = subprocess.run(["make", "-s", "-f", str(SRC_DIR / "host.mk"), str(target)],
+                                   cwd=ROOT, capture_output=True, text=True)
+                if r.returncode != 0:
+                    last = (r.stderr or r.stdout).strip().splitlines()
+                    raise BuildError(f"building {target.name} failed: {last[-1] if last else 'make error'}")
     return target
 
 

@@ -56,15 +56,18 @@ class GdbMi:
                 batch = self.ctl.get_gdb_response(timeout_sec=0.01, raise_error_on_timeout=False)
             except Exception as e:
                 raise GdbMiError(f"GDB is gone: {e}") from None
-            for r in batch:
+            done = False
+            for r in batch:        # keep the whole batch: async records (*stopped) may follow the result
                 records.append(r)
                 if r.get("type") == "console" and r.get("payload"):
                     self.console_log.append(r["payload"])
                 if r.get("type") == "result" and r.get("message") in ("done", "connected", "running", "exit"):
-                    return records
+                    done = True
                 if r.get("type") == "result" and r.get("message") == "error":
                     msg = (r.get("payload") or {}).get("msg", "unknown error")
                     raise GdbMiError(f"GDB: {msg}")
+            if done:
+                return records
         raise GdbMiError(f"GDB did not answer {cmd.split()[0]!r} within {timeout or self.timeout:.0f}s")
 
     def console(self, cli: str, timeout: float | None = None) -> str:
@@ -89,6 +92,31 @@ class GdbMi:
                 if r.get("type") == "notify" and r.get("message") == "stopped":
                     return
         raise GdbMiError("target did not stop")
+
+    def continue_to(self, location: str, hardware: bool = True, timeout: float | None = None) -> None:
+        """Resume the target until it reaches `location` (e.g. a function name),
+        using a temporary (hardware by default: survives MMU changes) breakpoint."""
+        recs = self.command(f"-break-insert -t {'-h ' if hardware else ''}{location}")
+        number = None
+        for r in recs:
+            if r.get("type") == "result":
+                number = ((r.get("payload") or {}).get("bkpt") or {}).get("number")
+        try:
+            recs = self.command("-exec-continue")
+            if any(r.get("type") == "notify" and r.get("message") == "stopped" for r in recs):
+                return
+            deadline = time.monotonic() + (timeout or self.timeout)
+            while time.monotonic() < deadline:
+                for r in self.ctl.get_gdb_response(timeout_sec=0.05, raise_error_on_timeout=False):
+                    if r.get("type") == "notify" and r.get("message") == "stopped":
+                        return
+            raise GdbMiError(f"target did not reach {location} within {timeout or self.timeout:.0f}s")
+        finally:
+            if number is not None:
+                try:
+                    self.command(f"-break-delete {number}")
+                except GdbMiError:
+                    pass   # temporary breakpoints delete themselves when hit
 
     def close(self) -> None:
         try:

@@ -17,10 +17,8 @@ FUZZ = ROOT / "build" / "host" / "bpf-fuzz-asan"
 
 @pytest.fixture(scope="module")
 def driver():
-    r = subprocess.run(["make", "-s", "-f", "kernel/bpf/host.mk", str(FUZZ)], cwd=ROOT,
-                       capture_output=True, text=True)
-    assert r.returncode == 0, r.stderr[-2000:]
-    return FUZZ
+    from axiomdbg.bpf.lib import build
+    return build(FUZZ)          # serialised across xdist workers
 
 
 @pytest.mark.parametrize("seed", [11, 12, 13])

@@ -66,21 +66,22 @@ def in_user_mode(s) -> bool:
     return False
 
 
-def stop_in_kernel_mode(s, m, tries: int = 200) -> None:
+def stop_in_kernel_mode(s, m, tries: int = 50) -> None:
     """QEMU's gva2gpa walks in the CPU's current regime: from EL0/U-mode it refuses
-    kernel pages. Re-stop until the CPU is in the kernel (the busy `cat` makes
-    syscalls all the time), so the oracle can see both halves."""
+    kernel pages. Stop the CPU in the kernel while the busy `cat` is current, so
+    the oracle sees both halves of cat's address space: run to a hardware
+    breakpoint on the syscall entry (random re-stops alias with the guest's
+    rhythm and can land in user mode every time)."""
+    gdb = s.regs.inner                    # the GdbMi behind the session's registers
     for _ in range(tries):
+        gdb.continue_to("syscall_handler", hardware=False)   # kernel VA: same in every space
+        s.invalidate()
         try:
             busy = s.kernel.current_thread().name.string_() == "cat"
         except Exception:
             busy = False
         if busy and not in_user_mode(s):
             return
-        m.cont()
-        time.sleep(0.01)
-        m.stop()
-        s.invalidate()
     pytest.fail("the CPU never stopped in kernel mode while running the busy `cat`")
 
 
