@@ -233,6 +233,45 @@ def _mount_oneshots() -> None:
 _mount_oneshots()
 
 
+@app.command("crash")
+def crash_cmd(
+    arch: str = typer.Option("all", "--arch", "-a", help="x86_64, aarch64, riscv64 or all"),
+    inject: Optional[str] = typer.Option(None, "--inject", "-i", help="crash kind (see --all for the list)"),
+    all_kinds: bool = typer.Option(False, "--all", help="every crash kind"),
+    fmt: str = typer.Option("text", "--format", "-f", help="text, json, markdown or sarif"),
+    out: Optional[str] = typer.Option(None, "--out", "-o", help="directory for logs, dumps and ELF copies"),
+    no_dump: bool = typer.Option(False, "--no-dump", help="skip the memory dump"),
+    profile: str = typer.Option("embedded", "--profile", "-p"),
+) -> None:
+    """Boot, inject crashes through the kernel's crash device, capture the serial log and a memory
+    dump at the halt function, and triage them. Exit status 1 when the report contains crashes."""
+    from pathlib import Path as _P
+    from . import crashrun
+    from .triage import render
+
+    if not inject and not all_kinds:
+        raise AxiomError("say which crash: --inject KIND or --all (kinds: " + ", ".join(crashrun.KINDS) + ")")
+    kinds = list(crashrun.KINDS) if all_kinds else [inject]
+    outdir = _P(out) if out else crashrun.default_outdir()
+    runs = []
+    for a in _arch_list(arch):
+        for k in kinds:
+            with console.status(f"{a}: injecting {k}"):
+                r = crashrun.run_crash(a, k, outdir, profile=profile, dump=not no_dump)
+            runs.append(r)
+            if not r.crashed:
+                console.print(f"[dim]{a}/{k}: the kernel refused (no crash on this arch)[/]")
+    report = crashrun.triage_runs(runs)
+    sys.stdout.write(render(report, fmt, color=fmt == "text" and sys.stdout.isatty()))
+    if not sys.stdout.isatty():
+        sys.stdout.write("\n")
+    dumps = [str(r.dump) for r in runs if r.dump]
+    console.print(f"[dim]logs, dumps and kernels in {outdir}"
+                  + (f"; open a dump with: axiomdbg ps --arch ARCH --dump {dumps[0]} --kernel ELF" if dumps else "")
+                  + "[/]")
+    raise typer.Exit(1 if report.crashes else 0)
+
+
 def _mount_subapps() -> None:
     try:
         from .bpf.cli import bpf_app  # eBPF host tools
@@ -263,7 +302,9 @@ _mount_subapps()
 def main(argv: Optional[List[str]] = None) -> None:
     """Console-script entry point: run the app, turning AxiomErrors into one line."""
     try:
-        app(args=argv, standalone_mode=False)
+        rc = app(args=argv, standalone_mode=False)
+        if isinstance(rc, int) and rc:     # typer.Exit(code) comes back as a return value here
+            sys.exit(rc)
     except GuestError as e:
         console.print(f"[bold red]error:[/] {e}")
         if e.detail:
