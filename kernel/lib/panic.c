@@ -107,9 +107,15 @@ __noreturn void panic_report(const struct panic_info *pi)
 		out("bt 0x%llx\n", (unsigned long long)arch_tf_pc(pi->tf));
 		fp = arch_tf_fp(pi->tf);
 	} else {
-		out("reg pc 0x%llx\n", (unsigned long long)pi->pc);
-		out("reg fp 0x%llx\n", (unsigned long long)pi->fp);
-		out("reg sp 0x%llx\n", (unsigned long long)(uintptr_t)__builtin_frame_address(0));
+		/* No trap: snapshot every register now, with pc/fp/sp those of
+		 * panic()'s caller, and print them like a trap frame. */
+		struct trapframe now;
+		struct reg_entry regs[64];
+		memset(&now, 0, sizeof(now));
+		arch_capture_regs(&now, pi->pc, pi->fp, (uintptr_t)__builtin_frame_address(0));
+		int n = arch_tf_regs(&now, regs, (int)ARRAY_SIZE(regs));
+		for (int i = 0; i < n; i++)
+			out("reg %s 0x%llx\n", regs[i].name, (unsigned long long)regs[i].value);
 		out("bt 0x%llx\n", (unsigned long long)pi->pc);
 		/* pi->fp is the frame of the function whose caller is pi->pc:
 		 * its first unwind step yields pi->pc again, skip that one. */

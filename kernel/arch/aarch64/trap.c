@@ -180,6 +180,50 @@ bool arch_tf_from_user(const struct trapframe *tf) { return (tf->pstate & 0xf) =
 /* No separate error code: ESR_EL1 (the panic record's raw_cause) holds the syndrome. */
 bool arch_tf_error_code(const struct trapframe *tf, uint64_t *code) { (void)tf; (void)code; return false; }
 
+/* Every general register as it is now (x[n] = register xn). */
+void arch_capture_regs(struct trapframe *tf, uintptr_t pc, uintptr_t fp, uintptr_t sp)
+{
+	__asm__ volatile(
+		"str x0, [%0, #0]\n"
+		"str x1, [%0, #8]\n"
+		"str x2, [%0, #16]\n"
+		"str x3, [%0, #24]\n"
+		"str x4, [%0, #32]\n"
+		"str x5, [%0, #40]\n"
+		"str x6, [%0, #48]\n"
+		"str x7, [%0, #56]\n"
+		"str x8, [%0, #64]\n"
+		"str x9, [%0, #72]\n"
+		"str x10, [%0, #80]\n"
+		"str x11, [%0, #88]\n"
+		"str x12, [%0, #96]\n"
+		"str x13, [%0, #104]\n"
+		"str x14, [%0, #112]\n"
+		"str x15, [%0, #120]\n"
+		"str x16, [%0, #128]\n"
+		"str x17, [%0, #136]\n"
+		"str x18, [%0, #144]\n"
+		"str x19, [%0, #152]\n"
+		"str x20, [%0, #160]\n"
+		"str x21, [%0, #168]\n"
+		"str x22, [%0, #176]\n"
+		"str x23, [%0, #184]\n"
+		"str x24, [%0, #192]\n"
+		"str x25, [%0, #200]\n"
+		"str x26, [%0, #208]\n"
+		"str x27, [%0, #216]\n"
+		"str x28, [%0, #224]\n"
+		"str x29, [%0, #232]\n"
+		"str x30, [%0, #240]\n"
+		:: "r"(tf->x) : "memory");
+	tf->x[29] = fp;
+	tf->sp = sp;
+	tf->pc = pc;
+	tf->pstate = 0x3c5;           /* EL1h, DAIF masked: a kernel-mode frame */
+	tf->esr = 0;
+	tf->far = 0;
+}
+
 void arch_tf_init_user(struct trapframe *tf, uintptr_t entry, uintptr_t sp,
 		       uintptr_t a0, uintptr_t a1, uintptr_t a2)
 {

@@ -119,6 +119,52 @@ bool arch_tf_from_user(const struct trapframe *tf) { return !(tf->sstatus & SSTA
 /* No separate error code: scause (the panic record's raw_cause) says it all. */
 bool arch_tf_error_code(const struct trapframe *tf, uint64_t *code) { (void)tf; (void)code; return false; }
 
+/* Every general register as it is now (x[n] = register xn). The base
+ * register of the stores holds &tf->x at that moment, which is what its
+ * slot will show. */
+void arch_capture_regs(struct trapframe *tf, uintptr_t pc, uintptr_t fp, uintptr_t sp)
+{
+	__asm__ volatile(
+		"sd x1, 8(%0)\n"
+		"sd x2, 16(%0)\n"
+		"sd x3, 24(%0)\n"
+		"sd x4, 32(%0)\n"
+		"sd x5, 40(%0)\n"
+		"sd x6, 48(%0)\n"
+		"sd x7, 56(%0)\n"
+		"sd x8, 64(%0)\n"
+		"sd x9, 72(%0)\n"
+		"sd x10, 80(%0)\n"
+		"sd x11, 88(%0)\n"
+		"sd x12, 96(%0)\n"
+		"sd x13, 104(%0)\n"
+		"sd x14, 112(%0)\n"
+		"sd x15, 120(%0)\n"
+		"sd x16, 128(%0)\n"
+		"sd x17, 136(%0)\n"
+		"sd x18, 144(%0)\n"
+		"sd x19, 152(%0)\n"
+		"sd x20, 160(%0)\n"
+		"sd x21, 168(%0)\n"
+		"sd x22, 176(%0)\n"
+		"sd x23, 184(%0)\n"
+		"sd x24, 192(%0)\n"
+		"sd x25, 200(%0)\n"
+		"sd x26, 208(%0)\n"
+		"sd x27, 216(%0)\n"
+		"sd x28, 224(%0)\n"
+		"sd x29, 232(%0)\n"
+		"sd x30, 240(%0)\n"
+		"sd x31, 248(%0)\n"
+		:: "r"(tf->x) : "memory");
+	tf->x[8] = fp;                /* s0/fp */
+	tf->x[2] = sp;
+	tf->sepc = pc;
+	tf->sstatus = SSTATUS_SPP;    /* a supervisor-mode frame */
+	tf->scause = 0;
+	tf->stval = 0;
+}
+
 void arch_tf_init_user(struct trapframe *tf, uintptr_t entry, uintptr_t sp,
 		       uintptr_t a0, uintptr_t a1, uintptr_t a2)
 {

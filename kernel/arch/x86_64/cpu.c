@@ -217,6 +217,41 @@ bool arch_tf_error_code(const struct trapframe *tf, uint64_t *code)
 	return true;
 }
 
+/* Every general register as it is now, in trapframe order. */
+void arch_capture_regs(struct trapframe *tf, uintptr_t pc, uintptr_t fp, uintptr_t sp)
+{
+	uint64_t flags, cs, ss;
+
+	__asm__ volatile(
+		"mov %%r15, 0(%0)\n"
+		"mov %%r14, 8(%0)\n"
+		"mov %%r13, 16(%0)\n"
+		"mov %%r12, 24(%0)\n"
+		"mov %%r11, 32(%0)\n"
+		"mov %%r10, 40(%0)\n"
+		"mov %%r9, 48(%0)\n"
+		"mov %%r8, 56(%0)\n"
+		"mov %%rbp, 64(%0)\n"
+		"mov %%rdi, 72(%0)\n"
+		"mov %%rsi, 80(%0)\n"
+		"mov %%rdx, 88(%0)\n"
+		"mov %%rcx, 96(%0)\n"
+		"mov %%rbx, 104(%0)\n"
+		"mov %%rax, 112(%0)\n"
+		:: "r"(tf) : "memory");
+	__asm__ volatile("pushfq; popq %0" : "=r"(flags));
+	__asm__ volatile("mov %%cs, %0" : "=r"(cs));
+	__asm__ volatile("mov %%ss, %0" : "=r"(ss));
+	tf->rbp = fp;
+	tf->rsp = sp;
+	tf->rip = pc;
+	tf->rflags = flags;
+	tf->cs = cs;                  /* ring 0: a kernel-mode frame */
+	tf->ss = ss;
+	tf->vector = 0;
+	tf->error_code = 0;
+}
+
 void arch_tf_init_user(struct trapframe *tf, uintptr_t entry, uintptr_t sp,
 		       uintptr_t a0, uintptr_t a1, uintptr_t a2)
 {

@@ -163,6 +163,12 @@ bool arch_tf_error_code(const struct trapframe *tf, uint64_t *code);
 void arch_tf_init_user(struct trapframe *tf, uintptr_t entry, uintptr_t sp,
 		       uintptr_t a0, uintptr_t a1, uintptr_t a2);
 
+/* Fill *tf with the registers as they are now (every general register), then
+ * set its pc, frame pointer and stack pointer to the given values (those of
+ * panic()'s caller) and mark it as a kernel-mode frame: panic records made
+ * without a trap (panic, assertions, lockups) show every register too. */
+void arch_capture_regs(struct trapframe *tf, uintptr_t pc, uintptr_t fp, uintptr_t sp);
+
 /* Name/value pairs of every register in a frame, for the panic record. */
 struct reg_entry {
 	const char *name;
