@@ -124,6 +124,8 @@ class Command:
     def parser(self) -> argparse.ArgumentParser:
         p = _Parser(prog=f"ax {self.name}", description=self.summary, exit_on_error=False)
         self.add_arguments(p)
+        # every command can answer in JSON (formats documented in docs/debugging.md)
+        p.add_argument("--json", action="store_true", help="machine-readable output")
         return p
 
     def add_arguments(self, p: argparse.ArgumentParser) -> None:
@@ -184,7 +186,6 @@ class Vtop(Command):
     def add_arguments(self, p):
         p.add_argument("address")
         p.add_argument("--pid", type=int, help="use this process's address space")
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         va = parse_int(args.address)
@@ -210,7 +211,6 @@ class Pt(Command):
                        help="only kernel (non-user) ranges (one-shot CLI: --kernel-only, --kernel names the ELF)")
         p.add_argument("--wx", action="store_true", help="only writable+executable ranges (W^X violations)")
         p.add_argument("--diff", action="store_true", help="changes since the previous `pt` of this space")
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         cfg = s.paging_for(args.pid)
@@ -290,7 +290,6 @@ class Ptov(Command):
     def add_arguments(self, p):
         p.add_argument("address")
         p.add_argument("--pid", type=int)
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         pa = parse_int(args.address)
@@ -344,8 +343,6 @@ class Ps(Command):
     name = "ps"
     summary = "list processes (pid, ppid, state, threads, pages, name)"
 
-    def add_arguments(self, p):
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         procs = s.kernel.ps()
@@ -366,7 +363,6 @@ class Threads(Command):
     def add_arguments(self, p):
         p.add_argument("--pid", type=int, help="only this process's threads")
         p.add_argument("--regs", action="store_true", help="show the saved registers")
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         k = s.kernel
@@ -400,7 +396,6 @@ class Bt(Command):
         p.add_argument("--tid", type=int)
         p.add_argument("--pid", type=int, help="the first thread of this process")
         p.add_argument("--all", action="store_true", help="every thread")
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         k = s.kernel
@@ -443,8 +438,6 @@ class Cpus(Command):
     name = "cpus"
     summary = "CPUs and what each one runs"
 
-    def add_arguments(self, p):
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         cpus = s.kernel.cpus()
@@ -466,7 +459,6 @@ class Dmesg(Command):
 
     def add_arguments(self, p):
         p.add_argument("-n", "--last", type=int, help="only the last N records")
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         recs = s.kernel.dmesg()
@@ -485,8 +477,6 @@ class Mounts(Command):
     name = "mounts"
     summary = "mounted file systems (like /proc/mounts)"
 
-    def add_arguments(self, p):
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         ms = s.kernel.mounts()
@@ -504,7 +494,6 @@ class Ls(Command):
 
     def add_arguments(self, p):
         p.add_argument("path", nargs="?", default="/")
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         if not args.path.startswith("/"):
@@ -526,8 +515,6 @@ class Devs(Command):
     name = "devs"
     summary = "devfs device nodes"
 
-    def add_arguments(self, p):
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         ds = s.kernel.devfs_nodes()
@@ -543,8 +530,6 @@ class Pmm(Command):
     name = "pmm"
     summary = "physical frame allocator figures (like /proc/meminfo)"
 
-    def add_arguments(self, p):
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         d = s.kernel.pmm()
@@ -564,7 +549,6 @@ class Maps(Command):
 
     def add_arguments(self, p):
         p.add_argument("--pid", type=int)
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         pid = _default_pid(s, args.pid, out, args.json)
@@ -584,7 +568,6 @@ class Files(Command):
 
     def add_arguments(self, p):
         p.add_argument("--pid", type=int)
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         pid = _default_pid(s, args.pid, out, args.json)
@@ -606,7 +589,6 @@ class Bpf(Command):
     def add_arguments(self, p):
         p.add_argument("--disasm", action="store_true", help="disassemble each program")
         p.add_argument("--values", action="store_true", help="show map contents")
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         k = s.kernel
@@ -645,8 +627,6 @@ class Layout(Command):
     name = "layout"
     summary = "the kernel's layout note (paging mode, bases, build id)"
 
-    def add_arguments(self, p):
-        p.add_argument("--json", action="store_true")
 
     def run(self, s, args, out):
         d = s.kernel.layout_dict()

@@ -8,7 +8,6 @@ The dump (a QEMU ELF core) opens with every inspection command:
 
 from __future__ import annotations
 
-import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -43,18 +42,29 @@ def run_crash(arch: str, kind: str, outdir: Path, profile: str = "embedded", smp
     # keep the exact ELF beside the dump: a later rebuild must not orphan it
     elf = outdir / f"{arch}-axiom.elf"
     shutil.copyfile(kernel, elf)
-    cfg = qemu.MachineConfig(arch=arch, kernel=elf, smp=smp, cmdline=f"selftest=0 crash={kind}")
-    core = None
-    with qemu.Machine(cfg) as m:
+    core_path = outdir / f"{arch}-{kind}.core" if dump else None
+    log, crashed, core = capture(arch, kind, elf, smp=smp, timeout=timeout, selftest=False, core=core_path)
+    (outdir / f"{arch}-{kind}.log").write_bytes(log)
+    return CrashRun(arch, kind, crashed, log, elf, core)
+
+
+def capture(arch: str, kind: str, kernel: Path, smp: int = 2, timeout: float = 180, selftest: bool = False,
+            core: Path | None = None) -> tuple[bytes, bool, Path | None]:
+    """Boot `kernel` with crash=KIND, wait for the panic record (or the kernel's
+    refusal), and return (serial log, crashed?, dump path). With `core`, a
+    memory dump is written there while every CPU is parked in axiom_halt."""
+    cmdline = f"crash={kind}" if selftest else f"selftest=0 crash={kind}"
+    cfg = qemu.MachineConfig(arch=arch, kernel=kernel, smp=smp, cmdline=cmdline)
+    dumped = None
+    with qemu.Machine(cfg) as m:   # the Machine owns QEMU and kills it on exit
         m.read_until(END, timeout=timeout, fail_on_panic=False)
         m.drain(0.3)
         log = bytes(m.log)
         crashed = b"=== AXIOM PANIC END ===" in log
-        if crashed and dump:
-            m.stop()   # every CPU is parked in axiom_halt; freeze that moment
-            core = m.dump_guest_memory(outdir / f"{arch}-{kind}.core")
-    (outdir / f"{arch}-{kind}.log").write_bytes(log)
-    return CrashRun(arch, kind, crashed, log, elf, core)
+        if crashed and core is not None:
+            m.stop()   # freeze the moment of the crash
+            dumped = m.dump_guest_memory(core)
+    return log, crashed, dumped
 
 
 def triage_runs(runs: list[CrashRun]):
@@ -66,14 +76,3 @@ def triage_runs(runs: list[CrashRun]):
 
 def default_outdir() -> Path:
     return Path(tempfile.mkdtemp(prefix="axiomdbg-crash-"))
-
-
-def expected_title_word(kind: str) -> str:
-    """A word the report title must contain for each kind (used by tests)."""
-    return {"null": "null", "write-text": "text", "stack-overflow": "stack overflow",
-            "undefined": "undefined", "divide": "divide", "assert": "assertion",
-            "lockup": "lockup", "panic": "panic"}[kind]
-
-
-def safe_name(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)

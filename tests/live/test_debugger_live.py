@@ -85,16 +85,6 @@ def stop_in_kernel_mode(s, m, tries: int = 50) -> None:
     pytest.fail("the CPU never stopped in kernel mode while running the busy `cat`")
 
 
-def gva2gpa(m, va: int) -> int | None:
-    """QEMU's own translation (`gpa: 0` has no 0x prefix on some targets)."""
-    out = m.hmp(f"gva2gpa {va:#x}").strip()
-    mm = re.search(r"gpa:\s*(0x[0-9a-fA-F]+|\d+)", out)
-    if mm:
-        return int(mm.group(1), 0)
-    assert "nmapped" in out or "not mapped" in out, out
-    return None
-
-
 @pytest.fixture(scope="module", params=CONFIGS, ids=_id)
 def target(request):
     arch, variant, cpu = request.param
@@ -179,9 +169,9 @@ def test_vtop_and_pt_agree_with_qemu(target):
     for va in vas:
         t = s.arch.translate(s.mem, s.paging, va)
         ours = t.pa if t.mapped else None
-        want = gva2gpa(m, va)
+        want = m.gva2gpa(va)
         if want != ours:
-            want = gva2gpa(m, va)          # QEMU's debug walk: ask once more
+            want = m.gva2gpa(va)          # QEMU's debug walk: ask once more
         if want != ours:
             bad.append((hex(va), ours and hex(ours), want and hex(want)))
             continue
