@@ -20,6 +20,7 @@
 
 	.section .text.entry, "ax"
 	.globl _start
+	.type _start, @function
 _start:
 	csrw sie, zero                  /* no interrupts until we are ready */
 	csrw sscratch, zero             /* 0 = "trap came from the kernel" */
@@ -68,12 +69,14 @@ _start:
 	call rv_boot_main
 3:	wfi
 	j 3b
+	.size _start, . - _start
 
 /*
  * Secondary harts start here through SBI HSM hart_start with a0 = hart id,
  * a1 = our CPU number, MMU off.
  */
 	.globl rv_secondary_entry
+	.type rv_secondary_entry, @function
 rv_secondary_entry:
 	csrw sie, zero
 	csrw sscratch, zero
@@ -105,6 +108,7 @@ rv_secondary_entry:
 	call rv_secondary_main
 4:	wfi
 	j 4b
+	.size rv_secondary_entry, . - rv_secondary_entry
 
 	.section .rodata
 	.balign 8
@@ -161,6 +165,7 @@ rv_secondary_entry:
 	.section .text
 	.balign 4
 	.globl rv_trap_entry
+	.type rv_trap_entry, @function
 rv_trap_entry:
 	csrrw tp, sscratch, tp
 	bnez tp, .Lfrom_user
@@ -225,9 +230,11 @@ rv_trap_entry:
 	mv a0, sp
 	call rv_trap
 	/* fall through */
+	.size rv_trap_entry, . - rv_trap_entry
 
 /* Return through the trap frame at sp (also used by arch_enter_user). */
 	.globl rv_trap_return
+	.type rv_trap_return, @function
 rv_trap_return:
 	csrci sstatus, 2                /* SIE off until sret */
 	ld t0, TF_SSTATUS(sp)
@@ -274,12 +281,15 @@ rv_trap_return:
 	ld x31, TF_X(31)(sp)
 	ld x2, TF_X(2)(sp)
 	sret
+	.size rv_trap_return, . - rv_trap_return
 
 /* void arch_enter_user(struct trapframe *tf): noreturn */
 	.globl arch_enter_user
+	.type arch_enter_user, @function
 arch_enter_user:
 	mv sp, a0
 	j rv_trap_return
+	.size arch_enter_user, . - arch_enter_user
 
 /* ------------------------------------------------------------------------ */
 /* Context switch                                                           */
@@ -287,6 +297,7 @@ arch_enter_user:
 
 /* void arch_context_switch(struct arch_context *from, struct arch_context *to) */
 	.globl arch_context_switch
+	.type arch_context_switch, @function
 arch_context_switch:
 	sd ra, 0(a0)
 	sd sp, 8(a0)
@@ -317,11 +328,14 @@ arch_context_switch:
 	ld s10, 96(a1)
 	ld s11, 104(a1)
 	ret
+	.size arch_context_switch, . - arch_context_switch
 
 /* First switch to a new thread lands here: s1 = entry, s2 = arg. */
 	.globl rv_thread_trampoline
+	.type rv_thread_trampoline, @function
 rv_thread_trampoline:
 	li s0, 0
 	li ra, 0
 	mv a0, s2
 	jr s1
+	.size rv_thread_trampoline, . - rv_thread_trampoline
