@@ -396,9 +396,17 @@ class Bt(Command):
         p.add_argument("--tid", type=int)
         p.add_argument("--pid", type=int, help="the first thread of this process")
         p.add_argument("--all", action="store_true", help="every thread")
+        p.add_argument("--panic", action="store_true",
+                       help="the crashing thread, from the panic record in memory (default on a dump of a "
+                            "kernel that panicked)")
 
     def run(self, s, args, out):
         k = s.kernel
+        post_mortem = args.panic or (getattr(s, "cpu_regs", None) is not None and not args.all
+                                     and args.tid is None and args.pid is None and k.panic_cpu() is not None)
+        if post_mortem:
+            self._panic(s, args, out)
+            return
         if args.all:
             threads = list(k.threads())
         elif args.tid is not None:
@@ -431,6 +439,28 @@ class Bt(Command):
                 out.write(f"  {err}\n")
             for f in frames:
                 out.write(f"  {f}\n")
+
+    @staticmethod
+    def _panic(s, args, out):
+        rep = s.kernel.panic_report()
+        if args.json:
+            emit_json(out, {**rep, "frames": [f.to_dict() for f in rep["frames"]]})
+            return
+        out.write(f"panic on CPU {rep['cpu']}: thread {rep['tid']} ({rep['thread'] or '-'}), pid {rep['pid']}\n")
+        out.write(f"  kind {rep['kind']}: {rep['cause']}")
+        for key in ("raw_cause", "error_code", "fault_addr"):
+            if rep[key] is not None:
+                out.write(f"  {key} {rep[key]:#x}")
+        out.write("\n")
+        if rep["message"]:
+            out.write(f"  message: {rep['message']}\n")
+        if rep["location"]:
+            out.write(f"  location: {rep['location']}\n")
+        regs = list(rep["registers"].items())
+        for i in range(0, len(regs), 4):
+            out.write("  " + "  ".join(f"{n:>6}={v:#018x}" for n, v in regs[i:i + 4]) + "\n")
+        for f in rep["frames"]:
+            out.write(f"  {f}\n")
 
 
 @command

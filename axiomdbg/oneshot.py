@@ -91,18 +91,46 @@ def attach_session(arch: str, address: str, elf: str | None) -> Iterator[Session
         yield Session(arch, g, CachedRegisters(g), elf=elf)
 
 
-@contextlib.contextmanager
-def dump_session(arch: str, dump: str, elf: str) -> Iterator[Session]:
-    from .transport.dump import DumpMemory
+def open_dump(arch: str, dump: str, elf: str, registers: dict[str, int] | None = None) -> Session:
+    """A Session on a memory dump (QEMU ELF core, or a compact snapshot from
+    fixtures/dumps/, possibly .xz/.gz).
+
+    Paging registers: ``registers`` if given (a snapshot records the CPU's real
+    ones), else synthesised from the layout note. General registers (pc, sp,
+    frame pointer, the CPU-local tp/gs_base) come from the dump's NT_PRSTATUS
+    notes: those of the CPU that panicked, else CPU 0; every CPU's set is kept in
+    ``session.cpu_regs`` for the post-mortem backtrace. Close with
+    ``session.raw_mem.close()``."""
     from .core.kernel import registers_from_layout
+    from .core.memory import DictRegisters
+    from .transport.dump import DumpMemory
 
     mem = DumpMemory(dump)
     try:
         s = Session(arch, mem, None, elf=elf)
-        s.regs = registers_from_layout(s)
+        s.cpu_regs = mem.cpu_registers()
+        s.regs = DictRegisters(registers) if registers else registers_from_layout(s)
+        if s.cpu_regs:
+            try:
+                cpu = s.kernel.panic_cpu() or 0
+            except AxiomError:
+                cpu = 0
+            for k, v in s.cpu_regs[min(cpu, len(s.cpu_regs) - 1)].items():
+                if k not in s.regs:
+                    s.regs[k] = v
+        return s
+    except BaseException:
+        mem.close()
+        raise
+
+
+@contextlib.contextmanager
+def dump_session(arch: str, dump: str, elf: str, registers: dict[str, int] | None = None) -> Iterator[Session]:
+    s = open_dump(arch, dump, elf, registers)
+    try:
         yield s
     finally:
-        mem.close()
+        s.raw_mem.close()
 
 
 def run_command(session: Session, name: str, argv: list[str]) -> str:

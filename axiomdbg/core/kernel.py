@@ -35,6 +35,10 @@ KLOG_MAGIC = 0x474F4C4B                    # "KLOG"
 # kernel/include/arch/arch.h MMU_* protection bits (preprocessor macros: not in DWARF)
 MMU_READ, MMU_WRITE, MMU_EXEC, MMU_USER = 0x1, 0x2, 0x4, 0x8
 MAX_FRAMES = 64
+# kernel/include/panic.h: the kinds a panic record can have
+PANIC_KINDS = ("page-fault", "exception", "assertion", "panic", "watchdog", "stack-overflow")
+RISCV_ABI = ("zero", "ra", "sp", "gp", "tp", "t0", "t1", "t2", "s0", "s1", "a0", "a1", "a2", "a3", "a4", "a5",
+             "a6", "a7", "s2", "s3", "s4", "s5", "s6", "s7", "s8", "s9", "s10", "s11", "t3", "t4", "t5", "t6")
 
 
 class KernelError(AxiomError):
@@ -425,6 +429,244 @@ class Kernel:
         if stack is None or not (stack[0] <= fp <= stack[1]):
             stack = None
         return self.symbolize(self.unwind(pc, fp, stack), first_is_return=False)
+
+    # -- post-mortem: the panic record left in memory ----------------------------
+    def panic_cpu(self) -> int | None:
+        """The CPU that owns the panic (the static `panic_cpu` in lib/panic.c), or None
+        if the kernel has not panicked."""
+        if not self.has_var("panic_in_progress") or not self.var("panic_in_progress").value_():
+            return None
+        try:
+            cpu = self.var("panic_cpu").value_()
+        except AxiomError:
+            return None
+        if cpu >= 1 << 31:
+            cpu -= 1 << 32
+        return cpu if cpu >= 0 else None
+
+    def _cstr(self, va: int, limit: int = 200) -> str | None:
+        """A NUL-terminated printable string at `va` (None if unreadable or not text)."""
+        if not va:
+            return None
+        out = bytearray()
+        while len(out) < limit:
+            n = min(64, 4096 - (va + len(out)) % 4096)
+            try:
+                chunk = self.read(va + len(out), n)
+            except AxiomError:
+                return None
+            i = chunk.find(b"\0")
+            out += chunk if i < 0 else chunk[:i]
+            if i >= 0:
+                break
+        else:
+            return None
+        if any(b < 0x20 and b not in (9,) or b == 0x7F for b in out):
+            return None
+        return out.decode("utf-8", "replace")
+
+    def _cpu_reg(self, cpu: int, name: str) -> int | None:
+        regs = getattr(self.s, "cpu_regs", None)     # a dump: every CPU's NT_PRSTATUS
+        if regs:
+            return regs[cpu].get(name) if cpu < len(regs) else None
+        if cpu == self.cpu_index():
+            try:
+                return self.s.regs.read_reg(name)
+            except AxiomError:
+                return None
+        return None
+
+    def _find_panic_info(self, lo: int, hi: int) -> Object | None:
+        """Scan [lo, hi) for the `struct panic_info` panic_report() was handed: its `kind`
+        points to one of the record kinds, `cause` to text, the flags are 0/1, `tf` is
+        NULL or aligned and `cpu_override` is -1 or a CPU id. The innermost match wins."""
+        t = self.types.struct("panic_info")
+        size = t.sizeof
+        off = {m.name: m.offset for m in t.members}
+        ncpu = len(self.var("cpus"))
+        strings: dict[int, str | None] = {}
+
+        def text(p: int) -> str | None:
+            if p not in strings:
+                strings[p] = self._cstr(p)
+            return strings[p]
+
+        a = lo & ~7
+        while a < hi:
+            page_end = (a | 0xFFF) + 1
+            try:
+                buf = self.read(a, min(page_end, hi) - a)
+            except AxiomError:
+                a = page_end
+                continue
+            try:       # a struct may straddle the next page
+                buf += self.read(a + len(buf), size)
+            except AxiomError:
+                pass
+            for i in range(0, len(buf) - size + 1, 8):
+                if i >= page_end - a:
+                    break
+                u64 = lambda name: int.from_bytes(buf[i + off[name]:i + off[name] + 8], "little")
+                kind = u64("kind")
+                if kind < (1 << 63):          # a kernel-half pointer on all three arches
+                    continue
+                if any(buf[i + off[f]] > 1 for f in ("has_raw_cause", "has_error_code", "has_fault_addr")):
+                    continue
+                tf = u64("tf")
+                if tf & 7:
+                    continue
+                cov = int.from_bytes(buf[i + off["cpu_override"]:i + off["cpu_override"] + 4], "little",
+                                     signed=True)
+                if not -1 <= cov < ncpu:
+                    continue
+                if text(kind) not in PANIC_KINDS:
+                    continue
+                cause = u64("cause")
+                if cause and text(cause) is None:
+                    continue
+                return Object(self.types, _Overlay(self.read, a + i, buf[i:i + size]), t, address=a + i)
+            a = page_end
+        return None
+
+    def trapframe_registers(self, tf: Object) -> dict[str, int]:
+        """The registers of a trap frame under the names the panic record prints
+        (arch_tf_regs): x86_64 rax..r15 rip rflags cs ss vector error_code, aarch64
+        pc x0..x30 sp pstate esr far, riscv64 pc ra..t6 sstatus scause stval."""
+        arch = self.s.arch.name
+        out: dict[str, int] = {}
+        if arch == "riscv64":
+            out["pc"] = tf.sepc.value_()
+            for i in range(1, 32):
+                out[RISCV_ABI[i]] = tf.x[i].value_()
+            for n in ("sstatus", "scause", "stval"):
+                out[n] = tf.member_(n).value_()
+        elif arch == "aarch64":
+            out["pc"] = tf.pc.value_()
+            for i in range(31):
+                out[f"x{i}"] = tf.x[i].value_()
+            for n in ("sp", "pstate", "esr", "far"):
+                out[n] = tf.member_(n).value_()
+        else:
+            for m in tf.type_.strip().members:
+                if m.name and m.type.strip().kind != "array":
+                    out["rflags" if m.name == "rflags" else m.name] = tf.member_(m.name).value_()
+        return out
+
+    def _tf_pc_fp(self, regs: dict[str, int]) -> tuple[int, int]:
+        arch = self.s.arch.name
+        if arch == "x86_64":
+            return regs["rip"], regs["rbp"]
+        if arch == "aarch64":
+            return regs["pc"], regs["x29"]
+        return regs["pc"], regs["s0"]
+
+    def _unwind_step(self, fp: int) -> tuple[int, int] | None:
+        """One step of the kernel's own arch_unwind_step: (return address, caller's fp)."""
+        if not fp or fp & 7:
+            return None
+        try:
+            if self.s.arch.name == "riscv64":
+                ret, nfp = self._u64(fp - 8), self._u64(fp - 16)
+            else:
+                nfp, ret = self._u64(fp), self._u64(fp + 8)
+        except AxiomError:
+            return None
+        return None if not ret else (ret, nfp)
+
+    def panic_report(self) -> dict:
+        """The crashing thread's state from memory, post-mortem: the panic CPU, its thread,
+        the record's kind/cause/message/fault fields (from the `struct panic_info` on the
+        panicking stack), the registers of the trap frame (or, for panic()/assert(), the
+        snapshot panic_report() took) and the backtrace the kernel printed, unwound the
+        same way (frame pointers, at most 32 return addresses) and symbolized."""
+        cpu = self.panic_cpu()
+        if cpu is None:
+            raise KernelError("the kernel has not panicked (panic_in_progress is 0): use `bt` for a thread")
+        c = self.var("cpus")[cpu]
+        cur = c.current.value_()
+        th = self.load(cur, "struct thread") if cur else None
+        stack = (th.kstack.base.value_(), th.kstack.top.value_()) if th is not None else None
+        sp = self._cpu_reg(cpu, "rsp" if self.s.arch.name == "x86_64" else "sp")
+        pi = None
+        if sp:
+            pi = self._find_panic_info(sp, (stack[1] if stack and stack[0] <= sp < stack[1] else sp + 0x8000))
+        if pi is None and stack and stack[1]:
+            pi = self._find_panic_info(stack[0], stack[1])
+        if pi is None:
+            raise KernelError(f"no panic record (struct panic_info) on CPU {cpu}'s stack"
+                              + (f" (sp {sp:#x})" if sp else " (the dump has no registers for it)"))
+        kind = self._cstr(pi.kind.value_())
+        rep: dict = {"cpu": cpu, "tid": th.tid.value_() if th is not None else 0,
+                     "thread": th.name.string_() if th is not None else None,
+                     "pid": 0, "kind": kind, "cause": self._cstr(pi.cause.value_()) or kind,
+                     "message": self._cstr(pi.message.value_()), "location": None,
+                     "raw_cause": pi.raw_cause.value_() if pi.has_raw_cause.value_() else None,
+                     "error_code": pi.error_code.value_() if pi.has_error_code.value_() else None,
+                     "fault_addr": pi.fault_addr.value_() if pi.has_fault_addr.value_() else None,
+                     "panic_info": pi.address_, "trapframe": pi.tf.value_() or None}
+        if th is not None and th.proc.value_():
+            rep["pid"] = self.obj("struct process", th.proc.value_()).pid.value_()
+        cov = pi.cpu_override.value_()
+        if cov >= 1 << 31:
+            cov -= 1 << 32
+        rep["record_cpu"] = cov if cov >= 0 else cpu
+        f = self._cstr(pi.member_("file").value_())
+        if f:
+            rep["location"] = f"{f}:{pi.line.value_()}"
+        tfa = pi.tf.value_()
+        if tfa:
+            regs = self.trapframe_registers(self.load(tfa, "struct trapframe"))
+            pc, fp = self._tf_pc_fp(regs)
+            first_is_return = False
+        else:
+            pc, fp = pi.pc.value_(), pi.fp.value_()
+            regs = {}
+            # panic_report() snapshotted every register into a local trap frame with
+            # pc/fp = the caller's: find it on the same stack
+            snap = self._find_trapframe(pi.address_ - 0x1000, pi.address_, pc, fp)
+            if snap is not None:
+                regs = snap
+            regs.setdefault("pc", pc)
+            first_is_return = True
+            step = self._unwind_step(fp)
+            if step and step[0] == pc:     # the same skip panic_report() makes
+                fp = step[1]
+        frames = [(pc, fp)]
+        for _ in range(32):
+            step = self._unwind_step(fp)
+            if step is None:
+                break
+            frames.append(step)
+            fp = step[1]
+        rep["registers"] = regs
+        rep["backtrace"] = [p for p, _ in frames]
+        rep["frames"] = self.symbolize(frames, first_is_return=first_is_return)
+        return rep
+
+    def _find_trapframe(self, lo: int, hi: int, pc: int, fp: int) -> dict[str, int] | None:
+        """The innermost `struct trapframe` in [lo, hi) whose pc and frame pointer are (pc, fp)."""
+        t = self.types.struct("trapframe")
+        arch = self.s.arch.name
+        if arch == "x86_64":
+            pc_off, fp_off = t.offsetof("rip"), t.offsetof("rbp")
+        elif arch == "aarch64":
+            pc_off, fp_off = t.offsetof("pc"), t.offsetof("x") + 29 * 8
+        else:
+            pc_off, fp_off = t.offsetof("sepc"), t.offsetof("x") + 8 * 8
+        lo = max(lo, hi - 0x2000) & ~7
+        try:
+            buf = self.read(lo, hi - lo)
+        except AxiomError:
+            try:
+                lo = hi & ~0xFFF
+                buf = self.read(lo, hi - lo)
+            except AxiomError:
+                return None
+        want_pc, want_fp = pc.to_bytes(8, "little"), fp.to_bytes(8, "little")
+        for i in range(len(buf) - t.sizeof, -1, -8):
+            if buf[i + pc_off:i + pc_off + 8] == want_pc and buf[i + fp_off:i + fp_off + 8] == want_fp:
+                return self.trapframe_registers(self.load(lo + i, "struct trapframe"))
+        return None
 
     # -- CPUs ---------------------------------------------------------------
     def cpus(self) -> list[dict]:
@@ -826,8 +1068,8 @@ class Kernel:
                 continue
             p = self.load(o.p.value_(), "struct bpf_prog")
             cnt = p.insn_cnt.value_()
-            info = {"id": p.id.value_(), "type": p.type.value_(), "type_name": self._enum_name(
-                        "bpf_prog_type", p.type.value_(), "BPF_PROG_TYPE_"),
+            info = {"id": p.id.value_(), "type": p.type.value_(), "type_name": self._enum_name(    # bpftool's names: syscall_enter, sched_switch...
+                        "bpf_prog_type", p.type.value_(), "BPF_PROG_TYPE_AXIOM_"),
                     "name": p.name.string_(), "insns": cnt, "size": cnt * 8, "verified": bool(p.verified.value_()),
                     "attach_type": p.attach_type.value_(),
                     "attached": [self._enum_name("bpf_attach_type", a, "BPF_AXIOM_") for a in att.get(p.address_, [])],
@@ -982,7 +1224,11 @@ def registers_from_layout(session) -> DictRegisters:
     pa = _elf_virt_to_phys(str(types.path), var.address)
     if pa is None:
         raise KernelError("cannot place axiom_layout physically: no PT_LOAD segment covers it in the ELF")
-    data = session.raw_mem.read_phys(pa, var.type.sizeof)
+    try:
+        data = session.raw_mem.read_phys(pa, var.type.sizeof)
+    except AxiomError as e:
+        raise BuildIdMismatchError(f"kernel ELF does not match the dump (no axiom_layout at PA {pa:#x}: "
+                                   f"{type(e).__name__})") from None
     lay = Object(types, _Overlay(lambda a, n: (_ for _ in ()).throw(KernelError("layout only")), var.address, data),
                  var.type, address=var.address)
     if lay.magic.value_() != LAYOUT_MAGIC:
@@ -1035,11 +1281,8 @@ class Target:
     @classmethod
     def from_dump(cls, arch: str, dump: str, elf: str) -> "Target":
         """Open a QEMU dump-guest-memory ELF core with the kernel ELF that produced it."""
-        from ..commands import Session
-        from ..transport.dump import DumpMemory
-        s = Session(arch, DumpMemory(dump), None, elf=elf)
-        s.regs = registers_from_layout(s)
-        return cls(s)
+        from ..oneshot import open_dump
+        return cls(open_dump(arch, dump, elf))
 
     @classmethod
     def from_gdbstub(cls, arch: str, host: str, port: int, elf: str) -> "Target":

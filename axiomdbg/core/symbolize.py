@@ -38,7 +38,10 @@ How it works (all indexes are built once per ELF, lookups are a few ``bisect``):
   inlined into it.
 
 File names are made absolute the way llvm-symbolizer does: file name, joined to
-its include directory, joined to the CU's ``DW_AT_comp_dir``. DWARF 4 file and
+its include directory, joined to the CU's ``DW_AT_comp_dir``. When the result
+is still relative (axiom is built with a file prefix map: comp_dir "." is the
+repository root) it is normalised ("kernel/lib/panic.c"); :func:`source_path`
+finds such a file in a source tree. DWARF 4 file and
 directory indexes are 1-based (0 = the CU's own), DWARF 5 ones are 0-based.
 """
 
@@ -61,6 +64,7 @@ __all__ = [
     "Symbolizer",
     "elf_build_id",
     "elf_arch",
+    "source_path",
 ]
 
 # e_machine -> canonical architecture name (axiomdbg.qemu.ARCHES)
@@ -615,5 +619,43 @@ def _join_path(comp_dir: str | None, directory: str | None, name: str) -> str:
         if posixpath.isabs(name):
             return name
     if comp_dir:
-        return posixpath.join(comp_dir, name)
-    return name
+        name = posixpath.join(comp_dir, name)
+        if posixpath.isabs(name):
+            return name
+    # A relative path: the kernel is built with -ffile-prefix-map=ROOT/= and
+    # -fdebug-compilation-dir=. (kernel/Makefile), so "." is the repository root
+    # and paths come out as "kernel/lib/panic.c" whatever the checkout path.
+    # llvm-symbolizer prints "././kernel/lib/panic.c"; normalise it.
+    return posixpath.normpath(name)
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+
+
+def source_path(file: str | None, root: str | os.PathLike | None = None,
+                elf: str | os.PathLike | None = None) -> Path | None:
+    """Resolve a DWARF file name to a file on disk.
+
+    Absolute names are returned as they are. Relative names (builds with a file
+    prefix map: relative to the repository root) are looked up under ``root``,
+    then ``$AXIOM_SRCROOT``, then the parents of ``elf`` (a kernel in
+    ``build/<arch>-<profile>/`` of a checkout), then the repository this package
+    lives in. None if the file is nowhere (or ``file`` is None)."""
+    if not file:
+        return None
+    p = Path(file)
+    if p.is_absolute():
+        return p
+    roots: list[Path] = []
+    if root is not None:
+        roots.append(Path(root))
+    if os.environ.get("AXIOM_SRCROOT"):
+        roots.append(Path(os.environ["AXIOM_SRCROOT"]))
+    if elf is not None:
+        roots += list(Path(elf).resolve().parents)
+    roots.append(REPO_ROOT)
+    for r in roots:
+        q = r / p
+        if q.is_file():
+            return q
+    return None

@@ -320,9 +320,11 @@ def _reg(rec: PanicRecord, names: tuple[str, ...]) -> int | None:
 
 def first_frame_is_return_address(rec: PanicRecord) -> bool:
     """With a trap frame the first ``bt`` is the faulting pc. Records written without one (panic(),
-    assert_fail(), the spinlock watchdog: kernel/lib/panic.c prints only ``reg pc/fp/sp``) start
-    with the caller's return address instead, which must be looked up as pc-1 like the others."""
-    if rec.kind in ("panic", "assertion"):
+    assert_fail(), both watchdogs -- the tick watchdog in proc/sched.c and the spinlock one in
+    lib/spinlock.c build their panic_info with ``.pc = __builtin_return_address(0)`` and no trap
+    frame; older kernels printed only ``reg pc/fp/sp`` for them, newer ones a full register
+    snapshot) start with the caller's return address instead, looked up as pc-1 like the others."""
+    if rec.kind in ("panic", "assertion", "watchdog"):
         return True
     return bool(rec.registers) and set(rec.registers) <= {"pc", "fp", "sp"}
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import posixpath
 import re
 import shutil
 import subprocess
@@ -49,6 +50,8 @@ def llvm_symbolize(elf: Path, addrs: list[int]) -> list[list[tuple[str | None, s
             fn = None if fn in ("??", "<invalid>") else fn
             fi = s["FileName"] or None
             fi = None if fi == "??" else fi
+            # relative DWARF paths (prefix-mapped builds) come out as "././kernel/x.c"
+            fi = posixpath.normpath(fi) if fi and not fi.startswith("/") else fi
             frames.append((fn, fi, s["Line"]))
         res.append(frames)
     return res
