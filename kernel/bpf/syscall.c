@@ -732,6 +732,7 @@ static long obj_info(union bpf_attr *attr, const struct bpf_uaccess *ua)
 		mi.map_flags = m->flags;
 		mi.mem_bytes = m->mem_bytes;
 		memcpy(mi.name, m->name, sizeof(mi.name));
+		mi.syscall_value_size = bpf_map_syscall_value_size(m);
 		put_map(m);
 		if (len > sizeof(mi))
 			len = sizeof(mi);

@@ -52,14 +52,16 @@ void console_poll(void)
 	if (!console_ready)
 		return;
 	spin_lock(&in_lock);
-	while ((c = arch_console_getc()) >= 0) {
+	/* Take bytes only while the ring has room: the rest waits in the UART
+	 * (and QEMU holds back its input while the UART FIFO is full), so
+	 * input longer than the ring is delayed until a reader drains it,
+	 * never dropped. */
+	while (in_head - in_tail < CONSOLE_IN_SIZE && (c = arch_console_getc()) >= 0) {
 		if (c == '\r')
 			c = '\n';
-		if (in_head - in_tail < CONSOLE_IN_SIZE) {
-			in_buf[in_head % CONSOLE_IN_SIZE] = (char)c;
-			in_head++;
-			got = true;
-		}
+		in_buf[in_head % CONSOLE_IN_SIZE] = (char)c;
+		in_head++;
+		got = true;
 	}
 	if (got)
 		waitq_wake_all(&in_wait);

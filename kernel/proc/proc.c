@@ -14,6 +14,8 @@
 #include <panic.h>
 #include <axiom/syscall.h>
 #include <axiom/errno.h>
+#include <axiom/bpf.h>
+#include "../bpf/bpf.h"
 
 struct process *process_list;         /* every process not yet reaped, ascending pid */
 struct thread *thread_list;           /* every thread not yet freed */
@@ -288,6 +290,38 @@ static void set_name(struct process *p, const char *path)
 	strlcpy(p->name, base ? base + 1 : path, sizeof(p->name));
 }
 
+/*
+ * eBPF proc_exec and proc_exit attach points. Both run in the context of a
+ * thread in process context, with interrupts on and no spinlock held, so
+ * programs may use any helper:
+ *   - proc_exec fires when a program image has been loaded and is about to
+ *     run: in execve (current = the process itself) and in spawn, axiom's
+ *     fork+exec (current = the parent; ctx.pid/tgid name the new process,
+ *     whose first thread has not started yet);
+ *   - proc_exit fires once per process, on its last thread, before its
+ *     resources are released; exit_code is the wait status (W_EXITCODE).
+ */
+static void bpf_proc_exec(const struct process *p, const struct thread *t, const char *path)
+{
+	struct bpf_proc_exec_ctx ctx;
+
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.pid = (uint32_t)t->tid;
+	ctx.tgid = (uint32_t)p->pid;
+	strlcpy(ctx.filename, path, sizeof(ctx.filename));
+	bpf_run_hook(BPF_AXIOM_PROC_EXEC, &ctx, sizeof(ctx));
+}
+
+static void bpf_proc_exit(const struct process *p, const struct thread *t)
+{
+	struct bpf_proc_exit_ctx ctx = {
+		.pid = (uint32_t)t->tid,
+		.tgid = (uint32_t)p->pid,
+		.exit_code = p->kill_status,
+	};
+	bpf_run_hook(BPF_AXIOM_PROC_EXIT, &ctx, sizeof(ctx));
+}
+
 /* ---- spawn ---- */
 
 static int spawn_with_args(struct process *parent, const char *path, const struct args *a)
@@ -352,6 +386,8 @@ static int spawn_with_args(struct process *parent, const char *path, const struc
 	spin_unlock(&proc_lock);
 
 	int pid = p->pid;
+	if (bpf_hook_active(BPF_AXIOM_PROC_EXEC))
+		bpf_proc_exec(p, t, path);
 	sched_wake(t);
 	return pid;
 }
@@ -427,6 +463,8 @@ long sys_execve(long path, long argv, long envp)
 	arch_aspace_switch(&vm->as);
 	vm_destroy(old);
 	arch_tf_init_user(t->tf, ue.pc, ue.sp, (uintptr_t)ue.argc, ue.argv, ue.envp);
+	if (bpf_hook_active(BPF_AXIOM_PROC_EXEC))
+		bpf_proc_exec(p, t, kpath);
 	return ue.argc;
 }
 
@@ -463,6 +501,8 @@ long sys_thread_create(long entry, long stack_top, long arg)
 /* The last thread of p is leaving: release everything but the struct. */
 static void proc_teardown(struct process *p, struct thread *t)
 {
+	if (bpf_hook_active(BPF_AXIOM_PROC_EXIT))
+		bpf_proc_exit(p, t);
 	fdtable_release(p->fdt);
 	p->fdt = NULL;
 	vnode_put(p->cwd);

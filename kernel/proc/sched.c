@@ -20,6 +20,8 @@
 #include <panic.h>
 #include <console.h>
 #include <axiom/errno.h>
+#include <axiom/bpf.h>
+#include "../bpf/bpf.h"
 
 struct cpu cpus[MAX_CPUS];
 unsigned ncpus_online;
@@ -30,6 +32,77 @@ static struct thread *timed_list;         /* threads with a wake_at_ns deadline 
 static struct thread *dead_list;          /* exited threads waiting to be freed */
 static bool need_resched[MAX_CPUS];
 static uint64_t slice_start_tick[MAX_CPUS];
+
+/*
+ * eBPF sched_switch attach point. sched_switch runs with sched_lock held,
+ * the kernel's innermost lock, and programs may call helpers that take other
+ * locks (trace_printk: the log and console locks; calls between bpf
+ * functions: the heap lock), so programs must not run there. Instead
+ * sched_switch records the event in a small per-CPU queue (interrupts are
+ * off, so only this CPU touches its queue) and the thread that runs next
+ * delivers it right after it has released sched_lock, in sched_bpf_flush.
+ * Every path back from a switch passes a flush: sched_yield, sleep_on, the
+ * idle loop and sched_thread_start. A full queue drops the event (counted).
+ * With nothing attached the cost is one load and a predicted branch at the
+ * switch, and one load of this CPU's queue length at each flush point (events
+ * still queued when the last program detaches are flushed into the void, so
+ * a program attached later never sees stale ones).
+ */
+#define SCHED_BPF_QLEN 8
+struct sched_bpf_queue {
+	uint32_t head, n;
+	uint64_t dropped;
+	struct bpf_sched_switch_ctx ev[SCHED_BPF_QLEN];
+};
+static struct sched_bpf_queue sched_bpf_q[MAX_CPUS];
+
+static void sched_bpf_record(struct cpu *c, const struct thread *prev, const struct thread *next,
+			     uint64_t now)
+{
+	struct sched_bpf_queue *q = &sched_bpf_q[c->id];
+
+	if (q->n == SCHED_BPF_QLEN) {
+		q->dropped++;
+		return;
+	}
+	struct bpf_sched_switch_ctx *e = &q->ev[(q->head + q->n) % SCHED_BPF_QLEN];
+	e->prev_pid = (uint32_t)prev->tid;
+	e->next_pid = (uint32_t)next->tid;
+	e->prev_state = (uint32_t)prev->state;
+	e->cpu = c->id;
+	e->ts_ns = now;
+	q->n++;
+}
+
+/* Anything queued on this CPU? A racy read (we may migrate): a wrong answer
+ * only delays or wastes one flush, which rechecks with interrupts off. */
+static inline bool sched_bpf_pending(void)
+{
+	struct cpu *c = this_cpu();
+	return c && __atomic_load_n(&sched_bpf_q[c->id].n, __ATOMIC_RELAXED) != 0;
+}
+
+/* Deliver this CPU's queued switch events; sched_lock must not be held. The
+ * event is copied out with interrupts off (the queue is per CPU), the
+ * programs run with the caller's interrupt state. */
+static void sched_bpf_flush(void)
+{
+	for (;;) {
+		struct bpf_sched_switch_ctx ctx;
+		unsigned long f = arch_irq_save();
+		struct sched_bpf_queue *q = &sched_bpf_q[this_cpu()->id];
+
+		if (q->n == 0) {
+			arch_irq_restore(f);
+			return;
+		}
+		ctx = q->ev[q->head];
+		q->head = (q->head + 1) % SCHED_BPF_QLEN;
+		q->n--;
+		arch_irq_restore(f);
+		bpf_run_hook(BPF_AXIOM_SCHED_SWITCH, &ctx, sizeof(ctx));
+	}
+}
 
 static void runq_push(struct thread *t)
 {
@@ -124,6 +197,8 @@ void sched_switch(void)
 		return;
 	}
 	uint64_t now = arch_time_ns();
+	if (bpf_hook_active(BPF_AXIOM_SCHED_SWITCH))
+		sched_bpf_record(c, prev, next, now);
 	prev->runtime_ns += now - prev->last_run_ns;
 	if (prev->is_idle)
 		c->idle_ns += now - prev->last_run_ns;
@@ -182,6 +257,8 @@ void sched_thread_start(void *arg)
 	c->irq_were_on = false;
 	spin_unlock(&sched_lock);
 	sched_reap();
+	if (sched_bpf_pending())
+		sched_bpf_flush();
 	if (t->proc) {
 		/* A user thread: leave through its prepared trap frame. */
 		arch_enter_user(t->tf);
@@ -197,6 +274,8 @@ void sched_yield(void)
 	sched_switch();
 	spin_unlock(&sched_lock);
 	sched_reap();
+	if (sched_bpf_pending())
+		sched_bpf_flush();
 }
 
 bool sched_need_resched(void)
@@ -238,6 +317,8 @@ static bool sleep_on(struct waitq *wq, struct spinlock *held, uint64_t deadline)
 	bool timed_out = t->timed_out;
 	spin_unlock(&sched_lock);
 	sched_reap();
+	if (sched_bpf_pending())
+		sched_bpf_flush();
 	if (held)
 		spin_lock(held);
 	return timed_out;
@@ -348,6 +429,8 @@ __noreturn void sched_idle_loop(void)
 		bool empty = runq_head == NULL;
 		spin_unlock(&sched_lock);
 		sched_reap();
+		if (sched_bpf_pending())
+			sched_bpf_flush();
 		if (panic_in_progress)
 			panic_stop_this_cpu();
 		if (empty)

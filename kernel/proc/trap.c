@@ -9,6 +9,9 @@
 #include <panic.h>
 #include <mm.h>
 #include <axiom/syscall.h>
+#include <axiom/bpf.h>
+#include <percpu.h>
+#include "../bpf/bpf.h"
 
 static const char *fault_cause(unsigned fault)
 {
@@ -19,9 +22,31 @@ static const char *fault_cause(unsigned fault)
 	return "load page fault";
 }
 
+/*
+ * eBPF page_fault attach point, for faults taken in user mode only. Every
+ * arch's fault path ends here with interrupts off and no lock held by this
+ * CPU (the fault interrupted user code), so programs may use any helper.
+ * Kernel-mode faults are bugs that go straight to the panic report: running
+ * programs there could spin on a lock the faulting code already holds.
+ */
+static void bpf_page_fault(struct trapframe *tf, uintptr_t addr, unsigned fault)
+{
+	struct process *p = current_process();
+	struct bpf_page_fault_ctx ctx = {
+		.addr = addr,
+		.ip = arch_tf_pc(tf),
+		.flags = ((fault & FAULT_WRITE) ? 1u : 0) | ((fault & FAULT_USER) ? 2u : 0) |
+			 ((fault & FAULT_EXEC) ? 4u : 0) | ((fault & FAULT_PRESENT) ? 8u : 0),
+		.pid = p ? (uint32_t)p->pid : 0,
+	};
+	bpf_run_hook(BPF_AXIOM_PAGE_FAULT, &ctx, sizeof(ctx));
+}
+
 void trap_page_fault(struct trapframe *tf, uintptr_t addr, unsigned fault, uint64_t raw_cause)
 {
 	if (fault & FAULT_USER) {
+		if (bpf_hook_active(BPF_AXIOM_PAGE_FAULT))
+			bpf_page_fault(tf, addr, fault);
 		char why[128];
 		snprintf(why, sizeof(why), "%s at 0x%lx (pc 0x%lx)", fault_cause(fault),
 			 (unsigned long)addr, (unsigned long)arch_tf_pc(tf));
@@ -82,9 +107,29 @@ void trap_exception(struct trapframe *tf, const char *kind, uint64_t raw_cause, 
 	panic_report(&pi);
 }
 
+/*
+ * eBPF timer_tick attach point: every tick of every CPU. We are in the
+ * interrupt handler with interrupts off, and interrupts are only ever on
+ * when this CPU holds no spinlock, so no lock is held here and programs may
+ * use any helper (bpf's own locks disable interrupts, so a tick can never
+ * arrive while this CPU holds one of them).
+ */
+static void bpf_timer_tick(void)
+{
+	struct cpu *c = this_cpu();
+	struct bpf_timer_tick_ctx ctx = {
+		.ticks = c->ticks,
+		.ts_ns = c->last_tick_ns,
+		.cpu = c->id,
+	};
+	bpf_run_hook(BPF_AXIOM_TIMER_TICK, &ctx, sizeof(ctx));
+}
+
 void timer_interrupt(struct trapframe *tf)
 {
 	sched_tick();
+	if (bpf_hook_active(BPF_AXIOM_TIMER_TICK))
+		bpf_timer_tick();
 	/* Preempt, in user or kernel mode alike: interrupts are only ever on
 	 * when this CPU holds no spinlock, so switching here is safe. */
 	if (sched_need_resched())

@@ -12,7 +12,7 @@
 # All code is built for general-purpose registers only (no FP/SIMD state),
 # the same way on every arch.
 #
-# Outputs: $(USER_BUILD)/{obj,bin,root}/ and $(INITRAMFS). Nothing else.
+# Outputs: $(USER_BUILD)/{obj,bin,bpf,root}/ and $(INITRAMFS). Nothing else.
 
 ifndef KDIR
 # standalone use
@@ -64,6 +64,18 @@ USER_PROGS := $(basename $(notdir $(wildcard $(USER_SRC)/bin/*.c)))
 USER_ELFS  := $(addprefix $(USER_BIN)/,$(USER_PROGS))
 USER_FILES := $(shell find $(USER_SRC)/rootfs -type f 2>/dev/null)
 
+# eBPF demo programs (bpf/*.bpf.c): compiled for the bpf target, the same
+# objects on every arch, installed as /lib/bpf/<name>.o and loaded at run time
+# by libbpf (libc/libbpf.c). -g0: the loader reads no BTF.
+USER_BPF_SRCS := $(wildcard $(USER_SRC)/bpf/*.bpf.c)
+USER_BPF_OBJS := $(patsubst $(USER_SRC)/bpf/%.bpf.c,$(USER_BUILD)/bpf/%.o,$(USER_BPF_SRCS))
+USER_BPF_CFLAGS := -target bpf -O2 -g0 -std=c11 -ffreestanding -nostdinc -Wall -Wextra -Werror \
+	-isystem $(shell $(CC) -print-resource-dir)/include -I$(KDIR)/include/uapi
+
+$(USER_BUILD)/bpf/%.o: $(USER_SRC)/bpf/%.bpf.c
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_BPF_CFLAGS) -MMD -MP -c $< -o $@
+
 $(USER_OBJ)/%.c.o: $(USER_SRC)/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -MMD -MP -c $< -o $@
@@ -83,10 +95,11 @@ $(USER_BIN)/%: $(USER_OBJ)/bin/%.c.o $(USER_LIBC) $(USER_SRC)/user.ld
 
 # The initramfs tree: /bin/<programs>, the files under rootfs/, an empty /tmp.
 # Programs go in without debug sections (debuggers use $(USER_BIN)/*).
-$(INITRAMFS): $(USER_ELFS) $(USER_FILES) $(ROOT)/scripts/mkcpio.py
+$(INITRAMFS): $(USER_ELFS) $(USER_BPF_OBJS) $(USER_FILES) $(ROOT)/scripts/mkcpio.py
 	@rm -rf $(USER_ROOT)
-	@mkdir -p $(USER_ROOT)/bin $(USER_ROOT)/tmp $(dir $@)
+	@mkdir -p $(USER_ROOT)/bin $(USER_ROOT)/tmp $(USER_ROOT)/lib/bpf $(dir $@)
 	for p in $(USER_PROGS); do llvm-objcopy --strip-debug $(USER_BIN)/$$p $(USER_ROOT)/bin/$$p || exit 1; done
+	for o in $(USER_BPF_OBJS); do cp $$o $(USER_ROOT)/lib/bpf/ || exit 1; done
 	cp -R $(USER_SRC)/rootfs/. $(USER_ROOT)/
 	python3 $(ROOT)/scripts/mkcpio.py $@ $(USER_ROOT)
 
@@ -95,4 +108,4 @@ user: $(INITRAMFS)
 
 .SECONDARY: $(USER_LIBC_OBJS) $(patsubst %,$(USER_OBJ)/bin/%.c.o,$(USER_PROGS))
 
--include $(USER_LIBC_OBJS:.o=.d) $(patsubst %,$(USER_OBJ)/bin/%.c.d,$(USER_PROGS))
+-include $(USER_LIBC_OBJS:.o=.d) $(patsubst %,$(USER_OBJ)/bin/%.c.d,$(USER_PROGS)) $(USER_BPF_OBJS:.o=.d)

@@ -47,6 +47,58 @@ def test_boot_selftest(axiom_machine, arch, smp):
     assert passed >= 30
 
 
+@pytest.mark.qemu
+@pytest.mark.parametrize("arch", ARCHES)
+def test_bpfdemo_counters(axiom_machine, arch):
+    """Boot with `bpfdemo`: the syscall counter and event demos stay loaded and attached,
+    and their maps (read with bpftool over the console) follow what the kernel does:
+    the shell's syscall count grows, exec/exit/page-fault counts match the commands run
+    (the kernel's own kill message is the oracle for the fault), ticks and switches grow,
+    and the ring buffer carries the exec and exit records of those commands."""
+    from axiomdbg.pytest_plugin import shell
+
+    m = axiom_machine(arch, smp=2, cmdline="selftest=0 bpfdemo")
+    log = m.read_until(rb"init: ready", timeout=300)
+    ready = re.search(rb"bpfdemo: ready progs=(\d+) maps=(\d+)", log)
+    assert ready and ready.groups() == (b"6", b"3"), log.decode(errors="replace")[-2000:]
+    maps = {name.decode(): int(i) for i, name in re.findall(rb"bpfdemo: map (\d+) (\w+)", log)}
+    progs = re.findall(rb"bpfdemo: prog (\d+) (\w+) (\w+)", log)
+    assert set(maps) == {"syscount", "ev_counts", "events"} and len(progs) == 6
+    m.drain(0.5)
+    listing = shell(m, "bpftool prog list")
+    for pid, name, typ in progs:
+        assert re.search(rf"^{int(pid)}: {typ.decode()} name {name.decode()} .*attached {typ.decode()} ",
+                         listing, re.M), listing
+
+    def dump(name):
+        out = shell(m, f"bpftool map dump {maps[name]}")
+        return {int(k): int(v) for k, v in re.findall(r"key=(\d+) value=(\d+)", out)}
+
+    procs = shell(m, "cat /proc/processes")
+    sh_pid = int(re.search(r"^(\d+) \d+ alive \d+ \d+ sh$", procs, re.M).group(1))
+    s0, c0 = dump("syscount"), dump("ev_counts")
+    kernel_kill = re.compile(rb"pid \d+ \(\S+\) tid \d+ killed by signal 11: ")  # proc_kill_current
+    kills0 = len(kernel_kill.findall(bytes(m.log)))
+    out = shell(m, "selftest -h null-read")
+    assert "signal 11" in out
+    shell(m, "ls /bin")
+    s1, c1 = dump("syscount"), dump("ev_counts")
+    kills = len(kernel_kill.findall(bytes(m.log))) - kills0
+    assert kills >= 1
+    assert s1[sh_pid] > s0[sh_pid] > 0, (s0, s1)
+    # ev_counts: 0 sched_switch, 1 page_fault, 2 exec, 3 exit, 4 timer_tick (kernel/user/bpf/demo.h)
+    assert c1[1] - c0[1] == kills, (c0, c1)
+    assert c1[2] - c0[2] >= 3 and c1[3] - c0[3] >= 3, (c0, c1)  # selftest, ls, bpftool
+    assert c1[4] > c0[4] and c1[0] > c0[0], (c0, c1)
+    events = shell(m, f"bpftool map dump {maps['events']}")
+    ls = re.search(r"^event exec pid=(\d+) file=/bin/ls ", events, re.M)
+    assert ls, events
+    assert re.search(rf"^event exit pid={ls.group(1)} status=0x0 ", events, re.M), events
+    seg = re.search(r"^event exec pid=(\d+) file=/bin/selftest ", events, re.M)
+    assert seg and re.search(rf"^event exit pid={seg.group(1)} status=0xb ", events, re.M), events
+    assert b"AXIOM PANIC" not in bytes(m.log)
+
+
 # Paging modes: every one the debugger is tested in must boot and pass the selftest.
 PAGING_VARIANTS = [
     pytest.param("riscv64", dict(variant="sv48"), id="riscv64-sv48-build"),

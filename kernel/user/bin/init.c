@@ -2,6 +2,8 @@
  * init (pid 1). Reads the kernel command line from /proc/cmdline and:
  *   - runs /bin/selftest unless selftest=0,
  *   - runs /bin/fuzz N if fuzz=N is given,
+ *   - runs /bin/bpfdemo if bpfdemo is given (it loads and attaches the eBPF
+ *     observability demos, which stay loaded after it exits),
  *   - prints "init: ready",
  *   - powers off if "poweroff" is given, else keeps a /bin/sh on the console,
  *     restarting it when it exits.
@@ -133,6 +135,11 @@ int main(void)
 		snprintf(count, sizeof(count), "%d", atoi(fz));
 		char *argv[] = { "/bin/fuzz", count, NULL };
 		run("fuzz", argv);
+	}
+
+	if (option("bpfdemo")) {
+		char *argv[] = { "/bin/bpfdemo", NULL };
+		run("bpfdemo", argv);
 	}
 
 	printf("init: ready\n");

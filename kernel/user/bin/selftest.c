@@ -29,6 +29,8 @@
 #include <syscall_arch.h>
 #include <unistd.h>
 #include <axiom/bpf.h>
+#include <libbpf.h>
+#include "../bpf/demo.h"
 
 #define PASS_CODE 90
 #define TEST_TIMEOUT_MS 60000
@@ -40,6 +42,22 @@ static char scratch_dir[AX_PATH_MAX];
 
 /* ---------------------------------------------------------------- checks */
 
+/* bpf objects the running test made: a failing test unloads them (detaching
+ * first) so that no policy or counter stays attached for the tests after it. */
+#define BPF_OWNED_MAX 32
+static uint32_t bpf_owned[BPF_OWNED_MAX], bpf_owned_attach[BPF_OWNED_MAX];
+static int bpf_nowned;
+
+static void bpf_release_all(void)
+{
+	while (bpf_nowned > 0) {
+		bpf_nowned--;
+		if (bpf_owned_attach[bpf_nowned])
+			bpf_prog_detach(bpf_owned[bpf_nowned], bpf_owned_attach[bpf_nowned]);
+		bpf_obj_close(bpf_owned[bpf_nowned]);
+	}
+}
+
 static _Noreturn __attribute__((format(printf, 2, 3))) void failf(int line, const char *fmt, ...)
 {
 	char msg[320];
@@ -49,6 +67,7 @@ static _Noreturn __attribute__((format(printf, 2, 3))) void failf(int line, cons
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	printf("selftest: %s FAILED: %s (line %d)\n", cur_test, msg, line);
+	bpf_release_all();
 	_exit(1);
 }
 
@@ -2189,9 +2208,546 @@ static void test_bpf_policy(void)
 	long pid = SC(SYS_getpid, 0, 0, 0);
 	r = SC(SYS_bpf, BPF_PROG_DETACH, &a, sizeof(a));   /* always lift the policy */
 	CHECK(r == 0, "PROG_DETACH: %s", rawname(r));
+	r = bpf_obj_close((uint32_t)prog);                /* and unload it */
+	CHECK(r == 0, "OBJ_CLOSE: %s", rawname(r));
 	CHECK(denied == -EPERM, "getppid under the policy gave %s, not EPERM", rawname(denied));
 	CHECK(pid == getpid(), "getpid under the policy gave %ld", pid);
 	CHECK(getppid() == ppid, "getppid after detach: %ld", (long)getppid());
+}
+
+/* ================================================== bpf from userspace */
+
+/* Remember a bpf object for cleanup on failure (attach: its attach type or 0). */
+static uint32_t bpf_own(long id, uint32_t attach)
+{
+	CHECK(id > 0, "bpf object creation failed: %s", rawname(id));
+	CHECK(bpf_nowned < BPF_OWNED_MAX, "too many bpf objects");
+	bpf_owned[bpf_nowned] = (uint32_t)id;
+	bpf_owned_attach[bpf_nowned] = attach;
+	bpf_nowned++;
+	return (uint32_t)id;
+}
+
+static void bpf_own_object(struct bpf_object *obj)
+{
+	for (uint32_t i = 0; i < obj->nr_maps; i++)
+		bpf_own(obj->maps[i].id, 0);
+	for (uint32_t i = 0; i < obj->nr_progs; i++)
+		bpf_own(obj->progs[i].id, obj->progs[i].attached ? obj->progs[i].type : 0);
+}
+
+#define BPF_EXPECT(expr, want)                                                                     \
+	do {                                                                                       \
+		long got_ = (long)(expr);                                                          \
+		CHECK(got_ == (long)(want), "%s: got %s, expected %s", #expr, rawname(got_),       \
+		      rawname((long)(want)));                                                      \
+	} while (0)
+
+/* The ids of a map's keys by get_next_key, starting from NULL; returns the count. */
+static int bpf_keys(uint32_t map, uint32_t *keys, int max)
+{
+	uint32_t k, next;
+	int n = 0;
+
+	for (long r = bpf_map_get_next_key(map, NULL, &next); r != -ENOENT;
+	     r = bpf_map_get_next_key(map, &k, &next)) {
+		CHECK(r == 0, "get_next_key: %s", rawname(r));
+		CHECK(n < max, "get_next_key returned more than %d keys", max);
+		keys[n++] = next;
+		k = next;
+	}
+	return n;
+}
+
+/* hash, array, per-CPU array and ring buffer maps through the syscall: every
+ * command's success and its documented errors. */
+static void test_bpf_maps(void)
+{
+	uint32_t k, keys[8];
+	uint64_t v;
+
+	uint32_t h = bpf_own(bpf_map_create(BPF_MAP_TYPE_HASH, 4, 8, 4, "st_hash"), 0);
+	k = 1;
+	BPF_EXPECT(bpf_map_lookup_elem(h, &k, &v), -ENOENT);
+	v = 100;
+	BPF_EXPECT(bpf_map_update_elem(h, &k, &v, BPF_NOEXIST), 0);
+	BPF_EXPECT(bpf_map_update_elem(h, &k, &v, BPF_NOEXIST), -EEXIST);
+	k = 2;
+	BPF_EXPECT(bpf_map_update_elem(h, &k, &v, BPF_EXIST), -ENOENT);
+	BPF_EXPECT(bpf_map_update_elem(h, &k, &v, 7), -EINVAL);
+	for (k = 2; k <= 4; k++) {
+		v = 100 * k;
+		BPF_EXPECT(bpf_map_update_elem(h, &k, &v, BPF_ANY), 0);
+	}
+	k = 5;
+	BPF_EXPECT(bpf_map_update_elem(h, &k, &v, BPF_ANY), -E2BIG); /* full */
+	k = 1;
+	v = 101;
+	BPF_EXPECT(bpf_map_update_elem(h, &k, &v, BPF_EXIST), 0);
+	v = 0;
+	BPF_EXPECT(bpf_map_lookup_elem(h, &k, &v), 0);
+	CHECK(v == 101, "hash value %llu after update, expected 101", (unsigned long long)v);
+	int n = bpf_keys(h, keys, 8);
+	unsigned seen = 0;
+	for (int i = 0; i < n; i++)
+		seen |= 1u << keys[i];
+	CHECK(n == 4 && seen == 0x1e, "get_next_key walk gave %d keys (mask %#x), expected 1..4", n, seen);
+	k = 3;
+	BPF_EXPECT(bpf_map_delete_elem(h, &k), 0);
+	BPF_EXPECT(bpf_map_delete_elem(h, &k), -ENOENT);
+	BPF_EXPECT(bpf_map_lookup_elem(h, &k, &v), -ENOENT);
+	CHECK(bpf_keys(h, keys, 8) == 3, "get_next_key after a delete: %d keys", bpf_keys(h, keys, 8));
+	k = 5;   /* the deleted slot is free again */
+	BPF_EXPECT(bpf_map_update_elem(h, &k, &v, BPF_NOEXIST), 0);
+
+	struct bpf_map_info mi;
+	memset(&mi, 0, sizeof(mi));
+	BPF_EXPECT(bpf_obj_get_info(h, &mi, sizeof(mi)), BPF_OBJ_INFO_MAP);
+	CHECK(mi.id == h && mi.type == BPF_MAP_TYPE_HASH && mi.key_size == 4 && mi.value_size == 8 &&
+	      mi.max_entries == 4 && !strcmp(mi.name, "st_hash"),
+	      "map info: id %u type %u key %u value %u max %u name %s", mi.id, mi.type, mi.key_size,
+	      mi.value_size, mi.max_entries, mi.name);
+
+	/* array: every element exists, no delete */
+	uint8_t val[16], back[16];
+	uint32_t a = bpf_own(bpf_map_create(BPF_MAP_TYPE_ARRAY, 4, 16, 3, "st_array"), 0);
+	k = 0;
+	memset(back, 0xee, sizeof(back));
+	BPF_EXPECT(bpf_map_lookup_elem(a, &k, back), 0);
+	for (int i = 0; i < 16; i++)
+		CHECK(back[i] == 0, "a new array element is not zero (byte %d = %#x)", i, back[i]);
+	for (int i = 0; i < 16; i++)
+		val[i] = (uint8_t)(i * 7 + 1);
+	k = 2;
+	BPF_EXPECT(bpf_map_update_elem(a, &k, val, BPF_ANY), 0);
+	BPF_EXPECT(bpf_map_lookup_elem(a, &k, back), 0);
+	CHECK(!memcmp(val, back, 16), "array element 2 reads back different bytes");
+	BPF_EXPECT(bpf_map_update_elem(a, &k, val, BPF_NOEXIST), -EEXIST);
+	k = 3;
+	BPF_EXPECT(bpf_map_update_elem(a, &k, val, BPF_ANY), -E2BIG);
+	BPF_EXPECT(bpf_map_lookup_elem(a, &k, back), -ENOENT);
+	k = 0;
+	BPF_EXPECT(bpf_map_delete_elem(a, &k), -EINVAL);
+	n = bpf_keys(a, keys, 8);
+	CHECK(n == 3 && keys[0] == 0 && keys[1] == 1 && keys[2] == 2, "array keys: %d", n);
+
+	/* per-CPU array: the syscall side sees every CPU's value */
+	uint32_t pc = bpf_own(bpf_map_create(BPF_MAP_TYPE_PERCPU_ARRAY, 4, 4, 2, "st_percpu"), 0);
+	memset(&mi, 0, sizeof(mi));
+	BPF_EXPECT(bpf_obj_get_info(pc, &mi, sizeof(mi)), BPF_OBJ_INFO_MAP);
+	CHECK(mi.syscall_value_size >= 8 && mi.syscall_value_size % 8 == 0 && mi.syscall_value_size <= 8 * 64,
+	      "per-CPU syscall value size %u", mi.syscall_value_size);
+	uint8_t *pv = malloc(mi.syscall_value_size), *pb = malloc(mi.syscall_value_size);
+	CHECK(pv && pb, "malloc");
+	for (uint32_t i = 0; i < mi.syscall_value_size; i++)
+		pv[i] = (uint8_t)(i % 8 < 4 ? i + 3 : 0); /* padding bytes stay zero */
+	k = 1;
+	BPF_EXPECT(bpf_map_update_elem(pc, &k, pv, BPF_ANY), 0);
+	BPF_EXPECT(bpf_map_lookup_elem(pc, &k, pb), 0);
+	for (uint32_t i = 0; i < mi.syscall_value_size; i += 8)
+		CHECK(!memcmp(pv + i, pb + i, 4), "per-CPU value of cpu %u differs", i / 8);
+	free(pv);
+	free(pb);
+
+	/* ring buffer: empty pop, lookup refused */
+	uint32_t rb = bpf_own(bpf_map_create(BPF_MAP_TYPE_RINGBUF, 0, 0, 4096, "st_rb"), 0);
+	BPF_EXPECT(bpf_ringbuf_pop(rb, back, sizeof(back)), -ENOENT);
+
+	/* creation errors */
+	BPF_EXPECT(bpf_map_create(BPF_MAP_TYPE_HASH, 0, 8, 4, NULL), -EINVAL);
+	BPF_EXPECT(bpf_map_create(BPF_MAP_TYPE_ARRAY, 8, 8, 4, NULL), -EINVAL);
+	BPF_EXPECT(bpf_map_create(BPF_MAP_TYPE_ARRAY, 4, 0, 4, NULL), -EINVAL);
+	BPF_EXPECT(bpf_map_create(BPF_MAP_TYPE_ARRAY, 4, 8, 0, NULL), -EINVAL);
+	BPF_EXPECT(bpf_map_create(99, 4, 8, 4, NULL), -EINVAL);
+	BPF_EXPECT(bpf_map_create(BPF_MAP_TYPE_RINGBUF, 0, 0, 100, NULL), -EINVAL);
+	long big = bpf_map_create(BPF_MAP_TYPE_ARRAY, 4, 1u << 20, 1u << 12, NULL); /* 4 GiB */
+	if (big > 0)
+		bpf_own(big, 0);
+	CHECK(big == -ENOMEM || big == -E2BIG, "a 4 GiB array map: %s", rawname(big));
+	/* bad ids and pointers */
+	k = 0;
+	BPF_EXPECT(bpf_map_lookup_elem(0x7ffffff0, &k, &v), -EBADF);
+	BPF_EXPECT(bpf_map_lookup_elem(h, (void *)16, &v), -EFAULT);
+	BPF_EXPECT(bpf_map_lookup_elem(a, &k, (void *)16), -EFAULT);
+
+	/* close: the ids are gone */
+	bpf_release_all();
+	BPF_EXPECT(bpf_map_lookup_elem(h, &k, &v), -EBADF);
+	CHECK(bpf_obj_close(h) < 0, "closing map %u twice succeeded", h);
+	memset(&mi, 0, sizeof(mi));
+	CHECK(bpf_obj_get_info(a, &mi, sizeof(mi)) < 0, "info of a closed map succeeded");
+}
+
+/* PROG_TEST_RUN from userspace: a memory program (r1 = memory, r2 = its
+ * length) and a syscall_enter program on a supplied context. */
+static void test_bpf_test_run(void)
+{
+	struct bpf_insn mem_prog[] = {
+		{ .code = 0x61, .dst_reg = 0, .src_reg = 1, .off = 0 },   /* r0 = *(u32 *)(r1 + 0) */
+		{ .code = 0x27, .dst_reg = 0, .imm = 3 },                 /* r0 *= 3 */
+		{ .code = 0x63, .dst_reg = 1, .src_reg = 0, .off = 4 },   /* *(u32 *)(r1 + 4) = r0 */
+		{ .code = 0x0f, .dst_reg = 0, .src_reg = 2 },             /* r0 += r2 (the length) */
+		{ .code = 0x95 },
+	};
+	struct bpf_insn oob_prog[] = {
+		{ .code = 0x61, .dst_reg = 0, .src_reg = 1, .off = 8 },   /* r0 = *(u32 *)(r1 + 8): past 8 bytes */
+		{ .code = 0x95 },
+	};
+	struct bpf_insn ctx_prog[] = {
+		{ .code = 0x79, .dst_reg = 2, .src_reg = 1, .off = 0 },   /* r2 = ctx->nr */
+		{ .code = 0xb7, .dst_reg = 0, .imm = 0 },                 /* r0 = 0 */
+		{ .code = 0x55, .dst_reg = 2, .off = 1, .imm = 39 },      /* if r2 != 39 goto +1 */
+		{ .code = 0xb7, .dst_reg = 0, .imm = -1 },                /* r0 = -1 */
+		{ .code = 0x95 },
+	};
+	char log[1024];
+	struct bpf_load_opts o = { .name = "st_mem", .log_level = 1, .log_buf = log, .log_size = sizeof(log),
+				   .mem_size = 8 };
+	uint8_t mem[8] = { 7, 0, 0, 0, 0xaa, 0xaa, 0xaa, 0xaa }, big[16] = { 0 };
+	uint64_t r0 = 0;
+
+	uint32_t mp = bpf_own(bpf_prog_load(BPF_PROG_TYPE_AXIOM_MEM, mem_prog, 5, &o), 0);
+	BPF_EXPECT(bpf_prog_test_run(mp, mem, sizeof(mem), NULL, 0, &r0), 0);
+	CHECK(r0 == 21 + 8, "memory program returned %llu, expected 29", (unsigned long long)r0);
+	CHECK(mem[4] == 21 && mem[5] == 0 && mem[6] == 0 && mem[7] == 0,
+	      "memory after the run: %02x %02x %02x %02x, expected 15 00 00 00", mem[4], mem[5], mem[6], mem[7]);
+	/* the memory size is part of what was verified */
+	BPF_EXPECT(bpf_prog_test_run(mp, big, sizeof(big), NULL, 0, &r0), -EINVAL);
+	BPF_EXPECT(bpf_prog_test_run(0x7ffffff0, mem, sizeof(mem), NULL, 0, &r0), -EBADF);
+
+	struct bpf_prog_info pi;
+	memset(&pi, 0, sizeof(pi));
+	BPF_EXPECT(bpf_obj_get_info(mp, &pi, sizeof(pi)), BPF_OBJ_INFO_PROG);
+	CHECK(pi.id == mp && pi.type == BPF_PROG_TYPE_AXIOM_MEM && pi.insn_cnt == 5 && pi.verified &&
+	      pi.attach_type == 0 && !strcmp(pi.name, "st_mem"),
+	      "prog info: id %u type %u insns %u verified %u attached %u name %s", pi.id, pi.type, pi.insn_cnt,
+	      pi.verified, pi.attach_type, pi.name);
+	uint32_t next = 0;
+	int listed = 0;
+	for (uint32_t id = 0; bpf_prog_get_next_id(id, &next) == 0; id = next)
+		listed |= next == mp;
+	CHECK(listed, "program %u missing from PROG_GET_NEXT_ID", mp);
+
+	/* out of bounds: refused at load with the reason in the log */
+	long r = bpf_prog_load(BPF_PROG_TYPE_AXIOM_MEM, oob_prog, 2, &o);
+	if (r > 0)
+		bpf_own(r, 0);
+	CHECK(r == -EACCES || r == -EINVAL, "out-of-bounds memory read: %s", rawname(r));
+	CHECK(strstr(log, "0:") != NULL, "no instruction index in the log: %s", log);
+
+	/* a context program: the context is copied in, r0 comes back whole */
+	o.name = "st_ctx";
+	o.mem_size = 0;
+	uint32_t cp = bpf_own(bpf_prog_load(BPF_PROG_TYPE_AXIOM_SYSCALL_ENTER, ctx_prog, 5, &o), 0);
+	struct bpf_syscall_enter_ctx ctx;
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.nr = 39;
+	BPF_EXPECT(bpf_prog_test_run(cp, NULL, 0, &ctx, sizeof(ctx), &r0), 0);
+	CHECK(r0 == (uint64_t)-1, "ctx program with nr 39 returned %#llx", (unsigned long long)r0);
+	ctx.nr = 40;
+	BPF_EXPECT(bpf_prog_test_run(cp, NULL, 0, &ctx, sizeof(ctx), &r0), 0);
+	CHECK(r0 == 0, "ctx program with nr 40 returned %#llx", (unsigned long long)r0);
+	uint8_t huge[sizeof(ctx) + 8];
+	memset(huge, 0, sizeof(huge));
+	BPF_EXPECT(bpf_prog_test_run(cp, NULL, 0, huge, sizeof(huge), &r0), -EINVAL);
+	/* wrong attach type for the program */
+	BPF_EXPECT(bpf_prog_attach(cp, BPF_AXIOM_TIMER_TICK), -EINVAL);
+	bpf_release_all();
+}
+
+static void *read_whole(const char *path, size_t *size)
+{
+	struct ax_stat st;
+	int fd = (int)OK(open(path, O_RDONLY));
+	OK(fstat(fd, &st));
+	void *buf = malloc(st.st_size + 8);
+	CHECK(buf, "malloc");
+	size_t got = 0;
+	while (got < st.st_size) {
+		ssize_t n = OK(read(fd, (char *)buf + got, st.st_size - got));
+		CHECK(n > 0, "short read of %s", path);
+		got += (size_t)n;
+	}
+	OK(close(fd));
+	*size = got;
+	return buf;
+}
+
+/* The ELF loader on the clang-compiled demos and on broken objects. */
+static void test_bpf_elf_loader(void)
+{
+	struct bpf_object *obj;
+	char err[256];
+	size_t size;
+
+	BPF_EXPECT(bpf_object_open(&obj, "/lib/bpf/missing.o", err, sizeof(err)), -ENOENT);
+	CHECK(strstr(err, "missing.o"), "error for a missing object: '%s'", err);
+
+	uint64_t junk[8] = { 0x0102030405060708ull };
+	BPF_EXPECT(bpf_object_open_mem(&obj, junk, sizeof(junk), "junk", err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "not an ELF"), "error for junk: '%s'", err);
+
+	uint64_t *elf = read_whole("/lib/bpf/events.o", &size);
+	CHECK(size > 256, "events.o is %zu bytes", size);
+	/* truncated: the section table lies past the end */
+	BPF_EXPECT(bpf_object_open_mem(&obj, elf, size / 2, "half", err, sizeof(err)), -EINVAL);
+	CHECK(err[0], "no error text for a truncated object");
+	/* an ELF for another machine */
+	uint64_t *other = read_whole("/bin/echo", &size);
+	BPF_EXPECT(bpf_object_open_mem(&obj, other, size, "echo", err, sizeof(err)), -EINVAL);
+	CHECK(strstr(err, "eBPF"), "error for a non-BPF ELF: '%s'", err);
+	free(other);
+	/* 300 mutated copies (1..4 random bytes each, a fixed xorshift seed): each one
+	 * parses or is refused with a message, never crashes the loader */
+	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	size_t esize;
+	free(elf);
+	elf = read_whole("/lib/bpf/events.o", &esize);
+	uint64_t *mut = malloc(esize + 8);
+	CHECK(mut, "malloc");
+	int refused = 0;
+	for (int i = 0; i < 300; i++) {
+		memcpy(mut, elf, esize);
+		int flips = 1 + (int)(seed & 3);
+		for (int f = 0; f < flips; f++) {
+			seed ^= seed << 13;
+			seed ^= seed >> 7;
+			seed ^= seed << 17;
+			((uint8_t *)mut)[seed % esize] = (uint8_t)(seed >> 32);
+		}
+		err[0] = 0;
+		int r = bpf_object_open_mem(&obj, mut, esize, "mutant", err, sizeof(err));
+		CHECK(r == 0 || (r == -EINVAL && err[0]), "mutant %d: %s with error '%s'", i, rawname(r), err);
+		if (r == 0)
+			bpf_object_close(obj, 1);
+		else
+			refused++;
+	}
+	CHECK(refused > 0, "no mutant was refused");
+	free(mut);
+	free(elf);
+
+	/* events.o: 2 maps, 5 programs, one per attach point, relocated */
+	CHECK(bpf_object_open(&obj, "/lib/bpf/events.o", err, sizeof(err)) == 0, "open events.o: %s", err);
+	CHECK(obj->nr_maps == 2 && obj->nr_progs == 5, "events.o: %u maps %u progs", obj->nr_maps, obj->nr_progs);
+	struct bpf_object_map *cnt = bpf_object_find_map(obj, "ev_counts"), *ev = bpf_object_find_map(obj, "events");
+	CHECK(cnt && cnt->type == BPF_MAP_TYPE_ARRAY && cnt->value_size == 8 && cnt->max_entries == EV_NCOUNTS,
+	      "ev_counts map definition");
+	CHECK(ev && ev->type == BPF_MAP_TYPE_RINGBUF && ev->max_entries == 16384, "events map definition");
+	static const struct { const char *name; uint32_t type; } want[] = {
+		{ "on_switch", BPF_PROG_TYPE_AXIOM_SCHED_SWITCH }, { "on_fault", BPF_PROG_TYPE_AXIOM_PAGE_FAULT },
+		{ "on_tick", BPF_PROG_TYPE_AXIOM_TIMER_TICK },    { "on_exec", BPF_PROG_TYPE_AXIOM_PROC_EXEC },
+		{ "on_exit", BPF_PROG_TYPE_AXIOM_PROC_EXIT },
+	};
+	for (unsigned i = 0; i < 5; i++) {
+		struct bpf_object_prog *p = bpf_object_find_prog(obj, want[i].name);
+		CHECK(p && p->type == want[i].type, "program %s: %s", want[i].name, p ? bpf_prog_type_name(p->type) : "missing");
+	}
+	int r = bpf_object_load(obj, NULL, err, sizeof(err));
+	CHECK(r == 0, "load events.o: %s", err);
+	bpf_own_object(obj);
+	/* each program's map ids are the maps just created */
+	for (uint32_t i = 0; i < obj->nr_progs; i++) {
+		struct bpf_prog_info pi;
+		memset(&pi, 0, sizeof(pi));
+		BPF_EXPECT(bpf_obj_get_info(obj->progs[i].id, &pi, sizeof(pi)), BPF_OBJ_INFO_PROG);
+		CHECK(pi.nr_map_ids >= 1 && pi.map_ids[0] == cnt->id, "program %s uses map %u, not ev_counts %u",
+		      obj->progs[i].name, pi.nr_map_ids ? pi.map_ids[0] : 0, cnt->id);
+		CHECK(pi.verified && pi.attach_type == 0, "program %s: verified %u attached %u", obj->progs[i].name,
+		      pi.verified, pi.attach_type);
+	}
+	uint32_t cnt_id = cnt->id;
+	bpf_object_close(obj, 0);
+	bpf_nowned = 0;
+	uint64_t v;
+	uint32_t k = 0;
+	BPF_EXPECT(bpf_map_lookup_elem(cnt_id, &k, &v), -EBADF);   /* unloaded with the object */
+}
+
+/* policy.o: deny getppid (for this process only) with the errno from the map. */
+static void test_bpf_elf_policy(void)
+{
+	struct bpf_object *obj;
+	char err[256];
+	long ppid = getppid();
+
+	CHECK(bpf_object_open(&obj, "/lib/bpf/policy.o", err, sizeof(err)) == 0, "open policy.o: %s", err);
+	CHECK(bpf_object_load(obj, NULL, err, sizeof(err)) == 0, "load policy.o: %s", err);
+	bpf_own_object(obj);
+	struct bpf_object_map *cfgm = bpf_object_find_map(obj, "policy_cfg");
+	CHECK(cfgm, "policy_cfg map");
+	struct policy_cfg cfg = { .nr = SYS_getppid, .pid = (uint32_t)getpid(), .err = EPERM };
+	uint32_t key = 0;
+	BPF_EXPECT(bpf_map_update_elem(cfgm->id, &key, &cfg, BPF_ANY), 0);
+	CHECK(bpf_object_attach(obj, err, sizeof(err)) == 0, "attach: %s", err);
+	bpf_nowned = 0;
+	bpf_own_object(obj);
+
+	errno = 0;
+	long denied = getppid();
+	int denied_errno = errno;
+	long pid = getpid();
+	cfg.err = ENOSPC;   /* a new errno takes effect at once */
+	BPF_EXPECT(bpf_map_update_elem(cfgm->id, &key, &cfg, BPF_ANY), 0);
+	errno = 0;
+	long denied2 = getppid();
+	int denied2_errno = errno;
+	cfg.err = 0;        /* 0: allow */
+	BPF_EXPECT(bpf_map_update_elem(cfgm->id, &key, &cfg, BPF_ANY), 0);
+	long allowed = getppid();
+	bpf_object_close(obj, 0);
+	bpf_nowned = 0;
+	CHECK(denied == -1 && denied_errno == EPERM, "getppid under the policy: %ld (%s)", denied,
+	      strerror(denied_errno));
+	CHECK(denied2 == -1 && denied2_errno == ENOSPC, "getppid with errno ENOSPC configured: %ld (%s)",
+	      denied2, strerror(denied2_errno));
+	CHECK(pid > 0 && allowed == ppid, "getpid %ld, getppid with err 0: %ld (expected %ld)", pid, allowed, ppid);
+	CHECK(getppid() == ppid, "getppid after unload: %ld", (long)getppid());
+}
+
+/* syscount.o: the per-process counter counts exactly this process's calls. */
+static void test_bpf_elf_syscount(void)
+{
+	struct bpf_object *obj;
+	char err[256];
+	uint32_t me = (uint32_t)getpid();
+	uint64_t before = 0, after = 0;
+
+	CHECK(bpf_object_open(&obj, "/lib/bpf/syscount.o", err, sizeof(err)) == 0, "open syscount.o: %s", err);
+	CHECK(bpf_object_load(obj, NULL, err, sizeof(err)) == 0, "load syscount.o: %s", err);
+	bpf_own_object(obj);
+	uint32_t map = bpf_object_find_map(obj, "syscount")->id;
+	CHECK(bpf_object_attach(obj, err, sizeof(err)) == 0, "attach: %s", err);
+	bpf_nowned = 0;
+	bpf_own_object(obj);
+	/* the lookup is itself a counted call: it sees its own entry */
+	BPF_EXPECT(bpf_map_lookup_elem(map, &me, &before), 0);
+	for (int i = 0; i < 50; i++)
+		getpid();
+	BPF_EXPECT(bpf_map_lookup_elem(map, &me, &after), 0);
+	CHECK(before >= 1 && after - before == 51,
+	      "syscall count went from %llu to %llu over 50 getpid calls + 1 lookup",
+	      (unsigned long long)before, (unsigned long long)after);
+	bpf_object_close(obj, 0);
+	bpf_nowned = 0;
+	BPF_EXPECT(bpf_map_lookup_elem(map, &me, &after), -EBADF);
+}
+
+/* events.o on every other attach point: a child that exits with 3 and one
+ * that faults must show up as exec/exit/page-fault events; sleeping lets
+ * timer ticks and context switches happen. */
+static void test_bpf_attach_points(void)
+{
+	struct bpf_object *obj;
+	char err[256];
+	uint64_t c0[EV_NCOUNTS], c1[EV_NCOUNTS];
+
+	CHECK(bpf_object_open(&obj, "/lib/bpf/events.o", err, sizeof(err)) == 0, "open events.o: %s", err);
+	CHECK(bpf_object_load(obj, NULL, err, sizeof(err)) == 0, "load events.o: %s", err);
+	bpf_own_object(obj);
+	uint32_t counts = bpf_object_find_map(obj, "ev_counts")->id;
+	uint32_t events = bpf_object_find_map(obj, "events")->id;
+	CHECK(bpf_object_attach(obj, err, sizeof(err)) == 0, "attach: %s", err);
+	bpf_nowned = 0;
+	bpf_own_object(obj);
+
+	for (uint32_t i = 0; i < EV_NCOUNTS; i++)
+		BPF_EXPECT(bpf_map_lookup_elem(counts, &i, &c0[i]), 0);
+	pid_t exiter = spawn_helper("exit", "3", NULL, NULL);
+	CHECK(exiter > 0, "spawn exit helper");
+	expect_exit(wait_child(exiter, 10000), 3, "exit helper");
+	pid_t faulter = spawn_helper("null-read", NULL, NULL, NULL);
+	CHECK(faulter > 0, "spawn null-read helper");
+	expect_signal(wait_child(faulter, 10000), SIGSEGV, "null-read helper");
+	sleep_ms(50);
+	for (uint32_t i = 0; i < EV_NCOUNTS; i++)
+		BPF_EXPECT(bpf_map_lookup_elem(counts, &i, &c1[i]), 0);
+
+	/* the ring buffer: exec and exit records of both children */
+	uint8_t rec[128];
+	long len;
+	int exec_seen = 0, exit_seen = 0, fault_exit_seen = 0;
+	while ((len = bpf_ringbuf_pop(events, rec, sizeof(rec))) > 0) {
+		struct proc_event ev;
+		CHECK(len == (long)sizeof(ev), "ring buffer record of %ld bytes", len);
+		memcpy(&ev, rec, sizeof(ev));
+		if (ev.kind == EV_PROC_EXEC && ev.pid == (uint32_t)exiter)
+			exec_seen = !strncmp(ev.filename, self_path, sizeof(ev.filename) - 1);
+		if (ev.kind == EV_PROC_EXIT && ev.pid == (uint32_t)exiter)
+			exit_seen = ev.exit_code == W_EXITCODE(3, 0);
+		if (ev.kind == EV_PROC_EXIT && ev.pid == (uint32_t)faulter)
+			fault_exit_seen = ev.exit_code == W_EXITCODE(0, SIGSEGV);
+	}
+	BPF_EXPECT(len, -ENOENT);
+	bpf_object_close(obj, 0);
+	bpf_nowned = 0;
+
+	CHECK(c1[EV_PROC_EXEC] >= c0[EV_PROC_EXEC] + 2, "proc_exec count %llu -> %llu for two spawns",
+	      (unsigned long long)c0[EV_PROC_EXEC], (unsigned long long)c1[EV_PROC_EXEC]);
+	CHECK(c1[EV_PROC_EXIT] >= c0[EV_PROC_EXIT] + 2, "proc_exit count %llu -> %llu for two exits",
+	      (unsigned long long)c0[EV_PROC_EXIT], (unsigned long long)c1[EV_PROC_EXIT]);
+	CHECK(c1[EV_PAGE_FAULT] >= c0[EV_PAGE_FAULT] + 1, "page_fault count %llu -> %llu for a NULL read",
+	      (unsigned long long)c0[EV_PAGE_FAULT], (unsigned long long)c1[EV_PAGE_FAULT]);
+	CHECK(c1[EV_TIMER_TICK] > c0[EV_TIMER_TICK], "timer_tick count stayed %llu over 50 ms",
+	      (unsigned long long)c0[EV_TIMER_TICK]);
+	CHECK(c1[EV_SCHED_SWITCH] > c0[EV_SCHED_SWITCH], "sched_switch count stayed %llu",
+	      (unsigned long long)c0[EV_SCHED_SWITCH]);
+	CHECK(exec_seen, "no exec record for pid %d with file %s", exiter, self_path);
+	CHECK(exit_seen, "no exit record for pid %d with status 0x300", exiter);
+	CHECK(fault_exit_seen, "no exit record for pid %d killed by SIGSEGV", faulter);
+}
+
+
+/* probe.o records the contexts themselves: switches to and from this thread
+ * (it sleeps 5 times), the fault of a child writing to address 8, and ticks
+ * from CPUs that exist, with counts that grow per CPU. */
+static void test_bpf_attach_contexts(void)
+{
+	struct bpf_object *obj;
+	char err[256], cpus[1024];
+	uint64_t v[PROBE_N];
+
+	CHECK(bpf_object_open(&obj, "/lib/bpf/probe.o", err, sizeof(err)) == 0, "open probe.o: %s", err);
+	CHECK(bpf_object_load(obj, NULL, err, sizeof(err)) == 0, "load probe.o: %s", err);
+	bpf_own_object(obj);
+	uint32_t probe = bpf_object_find_map(obj, "probe")->id, cfg = bpf_object_find_map(obj, "probe_cfg")->id;
+	uint64_t tid = (uint64_t)gettid();
+	uint32_t zero = 0;
+	BPF_EXPECT(bpf_map_update_elem(cfg, &zero, &tid, BPF_ANY), 0);
+	CHECK(bpf_object_attach(obj, err, sizeof(err)) == 0, "attach: %s", err);
+	bpf_nowned = 0;
+	bpf_own_object(obj);
+
+	for (int i = 0; i < 5; i++)
+		sleep_ms(3);
+	pid_t faulter = spawn_helper("null-write", NULL, NULL, NULL);
+	CHECK(faulter > 0, "spawn null-write helper");
+	expect_signal(wait_child(faulter, 10000), SIGSEGV, "null-write helper");
+	sleep_ms(30);
+	for (uint32_t i = 0; i < PROBE_N; i++)
+		BPF_EXPECT(bpf_map_lookup_elem(probe, &i, &v[i]), 0);
+	bpf_object_close(obj, 0);
+	bpf_nowned = 0;
+
+	CHECK(v[PROBE_IN] >= 5 && v[PROBE_OUT] >= 5, "switches to/from tid %llu: %llu in, %llu out over 5 sleeps",
+	      (unsigned long long)tid, (unsigned long long)v[PROBE_IN], (unsigned long long)v[PROBE_OUT]);
+	CHECK(v[PROBE_OUT_STATE] == 3 || v[PROBE_OUT_STATE] == 1, "state when leaving the CPU: %llu",
+	      (unsigned long long)v[PROBE_OUT_STATE]);
+	CHECK(v[PROBE_FAULT_ADDR] == 8 && v[PROBE_FAULT_PID] == (uint64_t)faulter,
+	      "fault context addr %#llx pid %llu, expected 0x8 and %d", (unsigned long long)v[PROBE_FAULT_ADDR],
+	      (unsigned long long)v[PROBE_FAULT_PID], faulter);
+	CHECK((v[PROBE_FAULT_FLAGS] & (BPF_PF_WRITE | BPF_PF_USER)) == (BPF_PF_WRITE | BPF_PF_USER) &&
+	      !(v[PROBE_FAULT_FLAGS] & BPF_PF_EXEC), "fault flags %#llx for a user write",
+	      (unsigned long long)v[PROBE_FAULT_FLAGS]);
+	ssize_t n = read_file("/proc/cpus", cpus, sizeof(cpus));
+	int ncpus = -1;   /* lines after the header */
+	for (ssize_t i = 0; i < n; i++)
+		ncpus += cpus[i] == '\n';
+	CHECK(v[PROBE_TICK_CPU_MAX] >= 1 && v[PROBE_TICK_CPU_MAX] <= (uint64_t)ncpus,
+	      "ticks came from cpu up to %llu, /proc/cpus has %d", (unsigned long long)v[PROBE_TICK_CPU_MAX] - 1,
+	      ncpus);
+	CHECK(v[PROBE_TICK_BAD] == 0, "%llu ticks did not advance their CPU's count",
+	      (unsigned long long)v[PROBE_TICK_BAD]);
 }
 
 /* ======================================================= inheritance */
@@ -2571,6 +3127,8 @@ static const struct test tests[] = {
 	T(fs_concurrent), T(pipe_writers), T(threads_stress), T(no_frame_leak),
 	T(efault), T(enosys), T(enoexec),
 	T(proc_files), T(kmsg), T(bpf_errors), T(bpf_policy),
+	T(bpf_maps), T(bpf_test_run), T(bpf_elf_loader), T(bpf_elf_policy), T(bpf_elf_syscount),
+	T(bpf_attach_points), T(bpf_attach_contexts),
 };
 #define NTESTS ((int)(sizeof(tests) / sizeof(tests[0])))
 

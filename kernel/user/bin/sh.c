@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#define LINE_MAX 512
+#define LINE_MAX 4096
 #define MAX_WORDS 64
 
 static int interactive;

@@ -177,47 +177,68 @@ enum bpf_attach_type {
 	BPF_AXIOM_ATTACH_MAX,
 };
 
-/* ---- context layouts (read-only for programs) ---- */
+/* ---- context layouts (read-only for programs) ----
+ * r1 of an attached program points to one of these; where and in which
+ * kernel state each attach point fires is in docs/bpf.md ("Attach points"). */
+
+/* syscall entry, before the handler runs (kernel/proc/syscall.c). The program
+ * returns 0 to allow the call or -errno (>= -4095) to make it fail with errno
+ * without running it. pid and tgid are both the calling process's id. */
 struct bpf_syscall_enter_ctx {
-	uint64_t nr;
+	uint64_t nr;      /* syscall number (uapi/axiom/syscall.h) */
 	uint64_t args[6];
 	uint32_t pid;
 	uint32_t tgid;
 };
+/* syscall exit, after the handler with its result (not for denied calls). */
 struct bpf_syscall_exit_ctx {
 	uint64_t nr;
 	uint64_t args[6];
-	int64_t ret;
+	int64_t ret;      /* the value returned to userspace (-errno on failure) */
 	uint32_t pid;
 	uint32_t tgid;
 };
+/* scheduler switch: one event per context switch on a CPU, delivered right
+ * after the switch by the thread that runs next, once sched_lock is released
+ * (kernel/proc/sched.c), so bpf_get_current_pid_tgid() names next. */
 struct bpf_sched_switch_ctx {
-	uint32_t prev_pid;
+	uint32_t prev_pid;   /* thread ids (idle threads and kernel threads too) */
 	uint32_t next_pid;
-	uint32_t prev_state;
+	uint32_t prev_state; /* 1 runnable (preempted/yielded), 3 sleeping, 4 dead */
 	uint32_t cpu;
-	uint64_t ts_ns;
+	uint64_t ts_ns;      /* time of the switch */
 };
+/* page fault taken in user mode (kernel/proc/trap.c), before the faulting
+ * process is killed with SIGSEGV (axiom has no demand paging). */
+#define BPF_PF_WRITE   1u
+#define BPF_PF_USER    2u
+#define BPF_PF_EXEC    4u
+#define BPF_PF_PRESENT 8u /* a translation existed: a protection fault */
 struct bpf_page_fault_ctx {
-	uint64_t addr;
-	uint64_t ip;
-	uint32_t flags; /* bit0 write, bit1 user, bit2 exec, bit3 present */
-	uint32_t pid;
+	uint64_t addr;  /* faulting virtual address */
+	uint64_t ip;    /* pc of the faulting instruction */
+	uint32_t flags; /* BPF_PF_* */
+	uint32_t pid;   /* process id */
 };
+/* process exec: a new program image is loaded and about to run, in execve
+ * (current = the process) and in spawn (current = the parent). */
 struct bpf_proc_exec_ctx {
-	uint32_t pid;
-	uint32_t tgid;
-	char filename[64];
+	uint32_t pid;          /* thread id of the thread that will run the image */
+	uint32_t tgid;         /* process id */
+	char filename[64];     /* path as given, NUL-terminated, truncated */
 };
+/* process exit: once per process, on its last thread, before teardown. */
 struct bpf_proc_exit_ctx {
-	uint32_t pid;
-	uint32_t tgid;
-	int32_t exit_code;
+	uint32_t pid;          /* thread id of the last thread */
+	uint32_t tgid;         /* process id */
+	int32_t exit_code;     /* wait status: (code << 8) | signal */
 	uint32_t pad;
 };
+/* timer tick: every periodic timer interrupt of every CPU, in the interrupt
+ * handler after the scheduler's tick accounting (kernel/proc/trap.c). */
 struct bpf_timer_tick_ctx {
-	uint64_t ticks;
-	uint64_t ts_ns;
+	uint64_t ticks;  /* this CPU's tick count, including this one */
+	uint64_t ts_ns;  /* time of this tick */
 	uint32_t cpu;
 	uint32_t pad;
 };
@@ -352,6 +373,10 @@ struct bpf_map_info {
 	uint32_t map_flags;
 	uint64_t mem_bytes;
 	char name[BPF_OBJ_NAME_LEN];
+	/* bytes a MAP_LOOKUP_ELEM/UPDATE_ELEM value has (per-CPU arrays: every
+	 * CPU's value, each padded to 8 bytes, back to back) */
+	uint32_t syscall_value_size;
+	uint32_t pad;
 };
 #define BPF_OBJ_INFO_PROG 1
 #define BPF_OBJ_INFO_MAP 2
