@@ -48,7 +48,10 @@ USER_CFLAGS := $(USER_TARGET) $(ARCH_USER_CFLAGS) -std=c11 \
 	-ffunction-sections -fdata-sections -O2 -g -Wall -Wextra -Werror \
 	-isystem $(shell $(CC) -print-resource-dir)/include \
 	-I$(USER_SRC)/libc/include -I$(USER_SRC)/libc/arch/$(ARCH) -I$(KDIR)/include/uapi \
-	-DAXIOM_ARCH=\"$(ARCH)\"
+	-DAXIOM_ARCH=\"$(ARCH)\" \
+	-ffile-prefix-map=$(ROOT)/= -fdebug-compilation-dir=.
+# (the prefix map keeps checkout paths out of DWARF, as in kernel/Makefile;
+# clang 14's assembler ignores it, so .S files are assembled from $(ROOT))
 USER_LDFLAGS := -static -nostdlib --no-dynamic-linker -z max-page-size=65536 \
 	-z noexecstack --gc-sections -T $(USER_SRC)/user.ld
 
@@ -82,7 +85,7 @@ $(USER_OBJ)/%.c.o: $(USER_SRC)/%.c
 
 $(USER_OBJ)/%.S.o: $(USER_SRC)/%.S
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -D__ASSEMBLY__ -MMD -MP -c $< -o $@
+	cd $(ROOT) && $(CC) $(USER_CFLAGS) -D__ASSEMBLY__ -MMD -MP -c $(patsubst $(ROOT)/%,%,$<) -o $@
 
 $(USER_LIBC): $(USER_LIBC_OBJS)
 	@rm -f $@

@@ -20,6 +20,9 @@ extern uint8_t a64_boot_stacks[];
 #define UART_FR 0x18
 #define UART_FR_RXFE (1u << 4)
 #define UART_FR_TXFF (1u << 5)
+#define UART_LCR_H 0x2c
+#define UART_LCR_H_FEN (1u << 4)        /* FIFO enable */
+#define UART_LCR_H_WLEN8 (3u << 5)      /* 8 data bits */
 #define UART_CR 0x30
 #define UART_IMSC 0x38
 
@@ -29,6 +32,15 @@ void a64_uart_init(uintptr_t base)
 {
 	uart = (volatile uint32_t *)base;
 	uart[UART_IMSC / 4] = 0;                 /* polled: no UART interrupts */
+	/*
+	 * Input is polled from the timer tick. Without the FIFO the PL011 holds
+	 * one received byte, so pasted input (a program for `bpftool prog run`)
+	 * arrives at one byte per tick; with the 16-byte FIFO on, QEMU delivers
+	 * up to 16 per tick. The TRM asks for LCR_H to change only while the
+	 * UART is disabled.
+	 */
+	uart[UART_CR / 4] = 0;
+	uart[UART_LCR_H / 4] = UART_LCR_H_WLEN8 | UART_LCR_H_FEN;
 	uart[UART_CR / 4] = 0x301;               /* UARTEN | TXE | RXE */
 }
 
