@@ -1,11 +1,12 @@
 # Top-level entry points (see README):
 #   make run   - install what is missing, build all three kernels, boot one (ARCH=, default riscv64)
 #   make test  - install what is missing, then run the whole test suite
+#   make check - the CI checks: build x profile, boot + selftest, proofs; SARIF + JUnit (docs/ci.md)
 ARCH ?= riscv64
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: run test test-slow bootstrap build clean bench
+.PHONY: run test test-slow check bootstrap build clean bench
 bootstrap:
 	@bash scripts/bootstrap.sh
 
@@ -20,6 +21,13 @@ run: bootstrap
 # minutes each: `make test-slow`, or `axiomdbg prove verifier` itself).
 test: bootstrap
 	$(PY) -m pytest -n 2 --dist loadgroup -q -m "not slow" $(PYTEST_ARGS)
+
+# `axiomdbg check` (docs/ci.md); e.g. make check CHECK_ARGS="--only build,selftest --junit r.xml".
+# The verifier stage proves a fixed operator set that fits CI's 20-minute budget with a cold proof
+# cache; CHECK_VERIFIER_OPS=all proves the whole catalogue (far longer: see docs/proofs.md).
+CHECK_VERIFIER_OPS ?= add32,and32,xor64,mov32,be16,movsx64_s8,is_empty,jgt64
+check: bootstrap
+	$(VENV)/bin/axiomdbg check --verifier-ops $(CHECK_VERIFIER_OPS) $(CHECK_ARGS)
 
 test-slow: bootstrap
 	$(PY) -m pytest -q -m slow $(PYTEST_ARGS)

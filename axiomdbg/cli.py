@@ -272,6 +272,32 @@ def crash_cmd(
     raise typer.Exit(1 if report.crashes else 0)
 
 
+@app.command("check")
+def check_cmd(
+    arch: str = typer.Option("all", "--arch", "-a", help="x86_64, aarch64, riscv64 or all (comma-separated ok)"),
+    profile: str = typer.Option("all", "--profile", "-p", help="embedded, cloud or all"),
+    only: List[str] = typer.Option([], "--only", help="run only these stages (repeatable or comma-separated)"),
+    skip: List[str] = typer.Option([], "--skip", help="skip these stages (repeatable or comma-separated)"),
+    jobs: int = typer.Option(os.cpu_count() or 1, "--jobs", "-j", min=1, help="parallel budget (cores)"),
+    sarif: Optional[str] = typer.Option(None, "--sarif", help="write a SARIF 2.1.0 report here"),
+    junit: Optional[str] = typer.Option(None, "--junit", help="write a JUnit XML report here"),
+    smp: int = typer.Option(2, "--smp", min=1, max=8, help="CPUs for the selftest boots"),
+    selftest_timeout: float = typer.Option(300, "--selftest-timeout", help="seconds before a boot counts as hung"),
+    verifier_ops: str = typer.Option("all", "--verifier-ops", help="prove-verifier operators (comma list or all)"),
+    syscall: str = typer.Option("all", "--syscall", help="prove-syscalls handlers (comma list or all)"),
+    no_cache: bool = typer.Option(False, "--no-cache", help="ignore the proof cache (.axiomdbg-cache)"),
+) -> None:
+    """The CI entry point: build, boot + selftest, prove verifier, prove syscalls; SARIF + JUnit;
+    exit status 1 on any failure (stages: build, selftest, prove-verifier, prove-syscalls)."""
+    from . import check
+    ops = None if verifier_ops == "all" else [o.strip() for o in verifier_ops.split(",") if o.strip()]
+    calls = None if syscall == "all" else [s.strip() for s in syscall.split(",") if s.strip()]
+    rc = check.main(_arch_list(arch), _profile_list(profile), only, skip, jobs, sarif, junit, out,
+                    use_cache=not no_cache, smp=smp, selftest_timeout=selftest_timeout,
+                    verifier_ops=ops, syscalls=calls)
+    raise typer.Exit(rc)
+
+
 def _mount_subapps() -> None:
     try:
         from .bpf.cli import bpf_app  # eBPF host tools

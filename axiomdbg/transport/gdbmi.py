@@ -40,6 +40,10 @@ class GdbMi:
         self.command(f"-gdb-set architecture {GDB_ARCH[arch]}")
         if elf:
             self.command(f'-file-exec-and-symbols "{elf}"')
+        # the kernel's DWARF paths are relative to the repository root (prefix-mapped
+        # build, kernel/Makefile): let GDB find the sources from any working directory
+        from ..core.symbolize import REPO_ROOT
+        self.command(f'-environment-directory "{REPO_ROOT}"')
         self._phys = False
 
     # -- plumbing --------------------------------------------------------

@@ -3,19 +3,14 @@ three arches, plus the `axiomdbg gdb --batch` launcher. Errors print one line
 and GDB keeps working afterwards."""
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from axiomdbg import qemu
-from axiomdbg.pytest_plugin import build_once, selected_arches
 from axiomdbg.transport.gdbmi import GdbMi, GdbMiError
 
 pytestmark = pytest.mark.qemu
@@ -33,73 +28,66 @@ def run(g: GdbMi, cli: str) -> tuple[str, str]:
     return out, err
 
 
-@pytest.mark.parametrize("arch", qemu.ARCHES)
-def test_gdb_extension(arch, request, monkeypatch):
-    if arch not in selected_arches(request.config):
-        pytest.skip(f"{arch} not selected")
-    built = build_once(arch)
-    with tempfile.TemporaryDirectory() as tmp:
-        kernel = Path(tmp) / "axiom.elf"
-        shutil.copyfile(built, kernel)
-        cfg = qemu.MachineConfig(arch=arch, kernel=kernel, cmdline="selftest=0", gdb_port=qemu.free_tcp_port())
-        with qemu.Machine(cfg) as m:
-            m.read_until(rb"init: ready[^\n]*\n(.|\n)*/\$ ", timeout=300)
-            m.stop()
-            monkeypatch.setenv("AXIOMDBG_QEMU_PID", str(m.proc.pid))
-            with GdbMi(arch, str(kernel)) as g:
-                out, err = run(g, f"source {ROOT / 'gdb_scripts' / 'axiomdbg.py'}")
-                assert "could not load" not in out + err, out + err
-                g.connect("127.0.0.1", cfg.gdb_port)
+@pytest.mark.axiom(ready=rb"init: ready[^\n]*\n(.|\n)*/\$ ")
+def test_gdb_extension(axiom_target, monkeypatch):
+    """One test per arch (axiom_target: built, booted with a gdbstub, torn down after)."""
+    m = axiom_target.machine
+    m.stop()
+    monkeypatch.setenv("AXIOMDBG_QEMU_PID", str(m.proc.pid))
+    with GdbMi(axiom_target.arch, str(axiom_target.elf)) as g:
+        out, err = run(g, f"source {ROOT / 'gdb_scripts' / 'axiomdbg.py'}")
+        assert "could not load" not in out + err, out + err
+        g.connect("127.0.0.1", axiom_target.gdb_port)
 
-                out, err = run(g, "ax ps")
-                assert not err, err
-                rows = [ln.split() for ln in out.splitlines()[1:] if ln.strip()]
-                assert {(r[0], r[-1]) for r in rows} >= {("1", "init"), ("2", "sh")}, out
+        out, err = run(g, "ax ps")
+        assert not err, err
+        rows = [ln.split() for ln in out.splitlines()[1:] if ln.strip()]
+        assert {(r[0], r[-1]) for r in rows} >= {("1", "init"), ("2", "sh")}, out
 
-                out, err = run(g, "ax dmesg")
-                assert "axiom: started /bin/init as pid 1" in out, err
-                out, err = run(g, "ax mounts")
-                assert out.splitlines()[:3] == ["initramfs / ramfs rw 0 0", "devfs /dev devfs rw 0 0",
-                                                "proc /proc procfs ro 0 0"], out + err
-                out, err = run(g, "ax pt --kernel")
-                assert "kernel text" in out and "direct map" in out, out[-500:] + err
-                base = int(re.search(r"kernel_virt_base\s+(0x[0-9a-f]+)", run(g, "ax layout")[0]).group(1), 16)
-                out, err = run(g, f"ax vtop {base:#x}")
-                assert "-> PA" in out, out + err
-                out, err = run(g, "ax ls /bin")
-                assert "init" in out and "sh" in out, out + err
-                # sh sleeps in read() once idle; a stop can still land while it runs (finishing
-                # the prompt, or inside firmware on riscv): resume and re-stop through GDB itself
-                # (its stop/cont events invalidate the extension's caches) until it sleeps.
-                for _ in range(20):
-                    out, err = run(g, "ax bt --pid 2")
-                    if "syscall_handler" in out:
-                        break
-                    g.command("-exec-continue")
-                    time.sleep(0.3)
-                    g.interrupt()
-                assert "syscall_handler" in out, out + err
+        out, err = run(g, "ax dmesg")
+        assert "axiom: started /bin/init as pid 1" in out, err
+        out, err = run(g, "ax mounts")
+        assert out.splitlines()[:3] == ["initramfs / ramfs rw 0 0", "devfs /dev devfs rw 0 0",
+                                        "proc /proc procfs ro 0 0"], out + err
+        out, err = run(g, "ax pt --kernel")
+        assert "kernel text" in out and "direct map" in out, out[-500:] + err
+        base = int(re.search(r"kernel_virt_base\s+(0x[0-9a-f]+)", run(g, "ax layout")[0]).group(1), 16)
+        out, err = run(g, f"ax vtop {base:#x}")
+        assert "-> PA" in out, out + err
+        out, err = run(g, "ax ls /bin")
+        assert "init" in out and "sh" in out, out + err
+        # sh sleeps in read() once idle; a stop can still land while it runs (finishing
+        # the prompt, or inside firmware on riscv): resume and re-stop through GDB itself
+        # (its stop/cont events invalidate the extension's caches) until it sleeps.
+        for _ in range(20):
+            out, err = run(g, "ax bt --pid 2")
+            if "syscall_handler" in out:
+                break
+            g.command("-exec-continue")
+            time.sleep(0.3)
+            g.interrupt()
+        assert "syscall_handler" in out, out + err
 
-                # convenience functions return typed pointers
-                out, err = run(g, "p $ax_proc(1)->pid")
-                assert out.strip().endswith("= 1"), out + err
-                out, err = run(g, "p $ax_proc(2)->name")
-                assert '"sh"' in out, out + err
-                out, err = run(g, f"p/x $ax_vtop({base:#x})")
-                assert "0x" in out, out + err
+        # convenience functions return typed pointers
+        out, err = run(g, "p $ax_proc(1)->pid")
+        assert out.strip().endswith("= 1"), out + err
+        out, err = run(g, "p $ax_proc(2)->name")
+        assert '"sh"' in out, out + err
+        out, err = run(g, f"p/x $ax_vtop({base:#x})")
+        assert "0x" in out, out + err
 
-                # errors: one line, no traceback, GDB stays alive
-                for bad in ("ax maps --pid 4242", "ax vtop not-an-address", "ax bt --tid 999999",
-                            "ax ls /no/such", "ax ps --bogus", "ax nosuchcommand"):
-                    out, err = run(g, bad)
-                    text = (out + err).strip()
-                    assert text, bad
-                    assert "Traceback" not in text and len(text.splitlines()) == 1, (bad, text)
-                    assert "error" in text or "unknown" in text, (bad, text)
-                out, err = run(g, "p $ax_proc(4242)")
-                assert "no process with pid 4242" in out + err
-                out, err = run(g, "p 1+1")
-                assert out.strip().endswith("= 2")
+        # errors: one line, no traceback, GDB stays alive
+        for bad in ("ax maps --pid 4242", "ax vtop not-an-address", "ax bt --tid 999999",
+                    "ax ls /no/such", "ax ps --bogus", "ax nosuchcommand"):
+            out, err = run(g, bad)
+            text = (out + err).strip()
+            assert text, bad
+            assert "Traceback" not in text and len(text.splitlines()) == 1, (bad, text)
+            assert "error" in text or "unknown" in text, (bad, text)
+        out, err = run(g, "p $ax_proc(4242)")
+        assert "no process with pid 4242" in out + err
+        out, err = run(g, "p 1+1")
+        assert out.strip().endswith("= 2")
 
 
 def test_gdb_launcher_batch_paging_off():

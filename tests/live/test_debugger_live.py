@@ -10,7 +10,8 @@ process is current, and stops the CPUs. Then:
   ranges, random canonical and non-canonical addresses;
 * ps, mounts, pmm, dmesg, per-process maps and CPUs agree with /proc.
 
-Every QEMU is owned by `live_session` and killed at teardown.
+Each boot is the plugin's `axiom_session` (what the `axiom_target` fixture uses, here
+module-scoped per configuration): it owns QEMU and kills it at teardown.
 """
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ import time
 import pytest
 
 from axiomdbg import oneshot
-from axiomdbg.pytest_plugin import selected_arches
+from axiomdbg.pytest_plugin import axiom_session, selected_arches
 
 pytestmark = pytest.mark.qemu
 
@@ -34,28 +35,11 @@ EXPECTED_MODE = {("riscv64", "", None): "sv39", ("riscv64", "sv48", None): "sv48
                  ("riscv64", "sv57", None): "sv57", ("x86_64", "", None): "4-level",
                  ("x86_64", "", "qemu64,+la57"): "5-level", ("aarch64", "", None): "4k-48bit",
                  ("aarch64", "16k", None): "16k-48bit", ("aarch64", "64k", None): "64k-48bit"}
-PROMPT = re.compile(rb"\n/\$ ")
 VIEWS = ["/proc/processes", "/proc/mounts", "/proc/meminfo", "/proc/cpus", "/proc/1/maps", "/proc/2/maps"]
 
 
 def _id(c):
     return f"{c[0]}-{c[1] or (c[2] and 'la57') or 'default'}"
-
-
-def shell(m, cmd: str, timeout: float = 60) -> str:
-    """Run a command in the guest shell and return its output (without the echo and prompt)."""
-    start = len(m.log)
-    m.send(cmd + "\n")
-    deadline = time.monotonic() + timeout
-    while not PROMPT.search(m.log, start):
-        if time.monotonic() > deadline or not m.alive:
-            raise AssertionError(f"no prompt after {cmd!r}: {bytes(m.log[start:])[-500:]!r}")
-        m.drain(0.1)
-    text = bytes(m.log[start:]).decode("utf-8", "replace").replace("\r", "")
-    lines = text.split("\n")
-    # drop the echoed command line and the trailing prompt
-    body = [ln for ln in lines[1:] if not ln.startswith("/$")]
-    return "\n".join(ln for ln in body if not re.match(r"^\[\s*\d+\.\d+\] ", ln))
 
 
 def in_user_mode(s) -> bool:
@@ -92,16 +76,13 @@ def target(request):
         pytest.skip(f"{arch} not selected")
     default = not variant and not cpu
     views: dict[str, str] = {}
-
-    def before_stop(m):
+    with axiom_session(arch, variant=variant, cpu=cpu, cmdline="selftest=0") as t:
         if default:
             for v in VIEWS:
-                views[v] = shell(m, f"cat {v}")
-        m.send("cat /dev/zero > /dev/null\n")
+                views[v] = t.shell(f"cat {v}")
+        t.serial.send(b"cat /dev/zero > /dev/null\n")
         time.sleep(1.0)
-
-    with oneshot.live_session(arch, variant=variant, cpu=cpu, cmdline="selftest=0",
-                              before_stop=before_stop) as (s, m):
+        s, m = t.session, t.machine          # stops the CPUs, attaches GDB
         stop_in_kernel_mode(s, m)
         yield {"arch": arch, "variant": variant, "cpu": cpu, "default": default, "s": s, "m": m,
                "views": views}
