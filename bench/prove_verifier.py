@@ -25,13 +25,22 @@ def main() -> None:
     ap.add_argument("--op", action="append")
     ap.add_argument("--timeout", type=int, default=60)
     ap.add_argument("--out", default="build/prove/bench.json")
+    ap.add_argument("--skip-slow", action="store_true", help="leave out runner.SLOW_OPS (what CI runs)")
     a = ap.parse_args()
     profiles = list(PROFILES) if a.profile == "all" else [a.profile]
-    ops = a.op or runner.all_ops()
+    ops = [o for o in (a.op or runner.all_ops()) if not (a.skip_slow and o in runner.SLOW_OPS)]
     cache = Path(tempfile.mkdtemp(prefix="prove-bench-cache-"))
     runner.CACHE_DIR = cache
     report = {}
     try:
+        # baseline, measured in this run on this (shared) machine: one small
+        # proof (and32 on x86_64, cold); the full run is reported as a ratio
+        from axiomdbg.prove.targets import resolve
+
+        t0 = time.monotonic()
+        runner.prove_on(resolve("x86_64", profiles[0]), "and32")
+        base = time.monotonic() - t0
+        report["baseline_and32_x86_64_s"] = round(base, 2)
         for label in ("cold", "cached"):
             jobs = runner.make_jobs(list(ARCHES), profiles, ops, timeout_ms=a.timeout * 1000)
             t0 = time.monotonic()
@@ -43,7 +52,8 @@ def main() -> None:
             status = defaultdict(int)
             for r in rows:
                 status[r["status"]] += 1
-            report[label] = {"wall_s": round(wall, 1), "status": dict(status),
+            report[label] = {"wall_s": round(wall, 1), "ratio_to_baseline": round(wall / base, 1),
+                             "status": dict(status),
                              "per_op_cpu_s": {k: round(v, 1) for k, v in sorted(per_op.items())}}
             print(f"{label}: {wall:.1f}s wall, {dict(status)}")
             if label == "cold":

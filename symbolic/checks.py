@@ -14,7 +14,7 @@ from typing import Any, Callable, Iterable
 import claripy
 import z3
 
-from . import model
+from . import model, nonlinear
 from .extract import Extraction, Path_
 from .model import FIELDS, member, member_parts
 
@@ -41,11 +41,22 @@ def _model_int(m: z3.ModelRef, e) -> int:
     return v.as_long() if hasattr(v, "as_long") else int(str(v))
 
 
+ABSTRACT_MS = 15_000   # time for the abstracted query before the precise one
+
+
 def solve(assertions: list, timeout_ms: int) -> tuple[str, z3.ModelRef | None, str]:
+    fmls = [to_z3(a) for a in assertions]
+    if nonlinear.has_nonlinear(fmls):
+        # sound: UNSAT of the abstraction (valid axioms) is UNSAT of the query
+        abst, _ = nonlinear.abstract(fmls)
+        s = z3.SolverFor("QF_BV")
+        s.set("timeout", min(timeout_ms, ABSTRACT_MS))
+        s.add(*abst)
+        if s.check() == z3.unsat:
+            return "unsat", None, ""
     s = z3.SolverFor("QF_BV")
     s.set("timeout", timeout_ms)
-    for a in assertions:
-        s.add(to_z3(a))
+    s.add(*fmls)
     r = s.check()
     if r == z3.unsat:
         return "unsat", None, ""
@@ -131,8 +142,8 @@ def jmp_sound(ex: Extraction, cond: str, is32: bool, edge: str, timeout_ms: int,
 
     def build(p: Path_):
         d, s = (p.outs["dst_t"], p.outs["src_t"]) if taken else (p.outs["dst_f"], p.outs["src_f"])
-        good = claripy.And((p.ret & bit) != 0, member(d, X), member(s, Y))
-        asrt = [p.cond, member(a, X), member(b, Y), c if taken else claripy.Not(c), claripy.Not(good)]
+        goods = [(p.ret & bit) != 0] + list(member_parts(d, X).values()) + list(member_parts(s, Y).values())
+        asrt = [p.cond, member(a, X), member(b, Y), c if taken else claripy.Not(c)]
         if synced:
             asrt += [model.invariant(a), model.invariant(b)]
 
@@ -147,22 +158,59 @@ def jmp_sound(ex: Extraction, cond: str, is32: bool, edge: str, timeout_ms: int,
             v += ["src." + k for k, cc in member_parts(s, Y).items() if not _model_true(m, cc)]
             ce["violated"] = v
             return ce
-        return asrt, explain
+        # one query per conjunct of the refinement (feasibility bit, each component)
+        return [(asrt + [claripy.Not(g)], explain) for g in goods]
     return _run_paths(ex, build, timeout_ms)
 
 
+def wf_or_empty(st: dict) -> claripy.ast.Bool:
+    """The tnum is well formed (value & mask == 0) or the state is marked empty."""
+    return claripy.Or((st["t.value"] & st["t.mask"]) == 0, st["umin"].UGT(st["umax"]))
+
+
+def inv_or_empty(st: dict) -> claripy.ast.Bool:
+    return claripy.Or(model.invariant(st), st["umin"].UGT(st["umax"]))
+
+
+def contract_assumptions(p: Path_, x) -> list:
+    """What each hooked sync step was proved to guarantee (step_preserves and
+    step_wf below), instantiated at its recorded call."""
+    out = []
+    for name, before, after in p.calls:
+        out.append(claripy.Or(claripy.Not(member(before, x)), member(after, x)))
+        out.append(claripy.Or(claripy.Not(wf_or_empty(before)), wf_or_empty(after)))
+        if name == "bpf_sync_tnum_to_bounds":
+            out.append(claripy.Or(claripy.Not(wf_or_empty(before)), inv_or_empty(after)))
+    return out
+
+
 def sync_sound(ex: Extraction, timeout_ms: int) -> Outcome:
-    """Every member of s before bpf_range_sync is a member after it."""
+    """Every member of s before the function (bpf_range_sync or one of its
+    steps) is a member after it."""
     a = ex.inputs["a"]
 
     def build(p: Path_):
         out = p.outs["out"]
-        asrt = [p.cond, member(a, X), claripy.Not(member(out, X))]
+        asrt = [p.cond, member(a, X)] + contract_assumptions(p, X)
 
         def explain(m):
             return {"a": _state_values(m, a), "x": _model_int(m, X), "out": _state_values(m, out),
                     "violated": [k for k, cc in member_parts(out, X).items() if not _model_true(m, cc)]}
-        return asrt, explain
+        # one query per membership component: smaller problems for Z3
+        return [(asrt + [claripy.Not(c)], explain) for c in member_parts(out, X).values()]
+    return _run_paths(ex, build, timeout_ms)
+
+
+def step_wf(ex: Extraction, timeout_ms: int, establishes_invariant: bool = False) -> Outcome:
+    """A sync step keeps the tnum well formed (or the state empty); the final
+    step tnum_to_bounds also establishes the sync invariant."""
+    a = ex.inputs["a"]
+
+    def build(p: Path_):
+        out = p.outs["out"]
+        goal = inv_or_empty(out) if establishes_invariant else wf_or_empty(out)
+        return [p.cond, wf_or_empty(a), claripy.Not(goal)], \
+            lambda m: {"a": _state_values(m, a), "out": _state_values(m, out)}
     return _run_paths(ex, build, timeout_ms)
 
 
@@ -171,7 +219,7 @@ def sync_establishes_invariant(ex: Extraction, timeout_ms: int) -> Outcome:
     unless it reports the state empty (umin > umax)."""
     def build(p: Path_):
         out = p.outs["out"]
-        asrt = [p.cond, claripy.Not(claripy.Or(model.invariant(out), out["umin"].UGT(out["umax"])))]
+        asrt = [p.cond, claripy.Not(inv_or_empty(out))] + contract_assumptions(p, X)
         return asrt, lambda m: {"a": _state_values(m, ex.inputs["a"]), "out": _state_values(m, out)}
     return _run_paths(ex, build, timeout_ms)
 

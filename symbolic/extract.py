@@ -46,6 +46,103 @@ RET_REGS = {"AMD64": ("rax", "rdx"), "AARCH64": ("x0", "x1"), "RISCV64": ("a0", 
 ARCH_NAME = {"x86_64": "AMD64", "aarch64": "AARCH64", "riscv64": "RISCV64"}
 
 
+def _fixed_pc_actions_UMUL(state, nbits, cc_dep1, cc_dep2, cc_ndep, platform=None):
+    """Corrected x86 flags of an unsigned `mul`: CF = OF = (high half of the
+    double-width product != 0). angr 9.2's pc_actions_UMUL shifts the *low*
+    half right by nbits, so CF/OF are always 0 and `mull; jno` is always taken
+    (it produced false UNSOUND results for mul32/mul64 on x86_64)."""
+    from angr.engines.vex.claripy import ccall as cc
+
+    a = cc_dep1[nbits - 1:0].zero_extend(nbits)
+    b = cc_dep2[nbits - 1:0].zero_extend(nbits)
+    ir = a * b
+    hi = ir[2 * nbits - 1:nbits]
+    lo = ir[nbits - 1:0]
+    cf = claripy.If(hi != 0, claripy.BVV(1, 1), claripy.BVV(0, 1))
+    return cc.pc_make_rdata(cc.data[platform]["size"], cf, cc.calc_paritybit(lo), claripy.BVV(0, 1),
+                            cc.calc_zerobit(lo), lo[nbits - 1], cf, platform=platform)
+
+
+def _patch_angr() -> None:
+    from angr.engines.vex.claripy import ccall as cc
+
+    cc.pc_actions_UMUL = _fixed_pc_actions_UMUL
+
+
+_patch_angr()
+
+
+# RISC-V M-extension division: VEX (angr 9.2) computes the 32-bit forms
+# (divw/divuw/remw/remuw) on the sign-extended 64-bit registers instead of on
+# their low words -- e.g. remuw of 0x9013a351 by 2304 gives 849 instead of 81 --
+# which made mod32/mod64 look unsound on riscv64 only. Every div/rem of the
+# analysed ELF is therefore hooked with the ISA manual's semantics (RV64 M,
+# including x/0 and MIN/-1), and VEX's lifting of them is never used.
+_RV_DIVREM = {(0x33, 4): "div", (0x33, 5): "divu", (0x33, 6): "rem", (0x33, 7): "remu",
+              (0x3B, 4): "divw", (0x3B, 5): "divuw", (0x3B, 6): "remw", (0x3B, 7): "remuw"}
+
+
+def rv_divrem(name: str, a, b):
+    """RV64 M semantics of `name` on 64-bit register values a, b (claripy)."""
+    if name.endswith("w"):
+        a, b, n = a[31:0], b[31:0], 32
+    else:
+        n = 64
+    zero = b == 0
+    ones = claripy.BVV(-1, n)
+    if name.startswith("divu"):
+        r = claripy.If(zero, ones, a / claripy.If(zero, claripy.BVV(1, n), b))
+    elif name.startswith("remu"):
+        r = claripy.If(zero, a, a % claripy.If(zero, claripy.BVV(1, n), b))
+    else:
+        smin = claripy.BVV(1 << (n - 1), n)
+        ovf = claripy.And(a == smin, b == ones)
+        safe = claripy.If(claripy.Or(zero, ovf), claripy.BVV(1, n), b)
+        if name.startswith("div"):
+            r = claripy.If(zero, ones, claripy.If(ovf, smin, a.SDiv(safe)))
+        else:
+            r = claripy.If(zero, a, claripy.If(ovf, claripy.BVV(0, n), a.SMod(safe)))
+    return r.sign_extend(32) if n == 32 else r
+
+
+def _rv_hook(name: str, rd: int, rs1: int, rs2: int):
+    def hook(state):
+        a = state.registers.load(f"x{rs1}") if rs1 else claripy.BVV(0, 64)
+        b = state.registers.load(f"x{rs2}") if rs2 else claripy.BVV(0, 64)
+        if rd:
+            state.registers.store(f"x{rd}", rv_divrem(name, a, b))
+    return hook
+
+
+def hook_riscv_divrem(p: angr.Project) -> int:
+    """Hook every RV64 M div/rem instruction inside the ELF's functions."""
+    mem = p.loader.memory
+    n = 0
+    for sym in p.loader.main_object.symbols:
+        if not sym.is_function or not sym.size:
+            continue
+        a, end = sym.rebased_addr, sym.rebased_addr + sym.size
+        try:
+            code = mem.load(a, sym.size)
+        except Exception:
+            continue
+        i = 0
+        while i + 2 <= len(code):
+            if code[i] & 3 != 3:
+                i += 2
+                continue
+            if i + 4 > len(code):
+                break
+            w = int.from_bytes(code[i:i + 4], "little")
+            op, f3, f7 = w & 0x7F, (w >> 12) & 7, w >> 25
+            if f7 == 1 and (op, f3) in _RV_DIVREM and not p.is_hooked(a + i):
+                p.hook(a + i, _rv_hook(_RV_DIVREM[(op, f3)], (w >> 7) & 31, (w >> 15) & 31, (w >> 20) & 31),
+                       length=4)
+                n += 1
+            i += 4
+    return n
+
+
 class ExtractError(RuntimeError):
     pass
 
@@ -60,6 +157,7 @@ class Path_:
     outs: dict[str, dict[str, claripy.ast.BV]]   # struct name -> field -> term
     ret: claripy.ast.BV | None = None
     mul_calls: list[tuple] = field(default_factory=list)  # (a_v, a_m, b_v, b_m, r_v, r_m)
+    calls: list[tuple] = field(default_factory=list)      # (callee, in fields, out fields) of contract hooks
 
 
 @dataclass
@@ -163,6 +261,27 @@ class _TnumMulSummary(angr.SimProcedure):
         return None
 
 
+SYNC_STEPS = ("bpf_sync_tnum_to_bounds", "bpf_sync_deduce32", "bpf_sync_deduce64", "bpf_sync_64_to_32",
+              "bpf_sync_32_to_64", "bpf_sync_bounds_to_tnum")
+
+
+class _StepContract(angr.SimProcedure):
+    """A `void f(struct bpf_scalar *s)` step replaced by its contract: *s gets
+    fresh fields; the checker assumes what the step was proved to guarantee
+    about (old *s, new *s), recorded here per call."""
+
+    def run(self):
+        lay = self.state.globals["layout"]
+        ptr = self.state.registers.load(ARG_REGS[self.state.arch.name][0])
+        addr = self.state.solver.eval_one(ptr)
+        before = _load_struct(self.state, lay, addr)
+        n = len(self.state.globals.get("calls", ()))
+        name = self.display_name
+        after = _sym_struct(self.state, lay, addr, f"call{n}.{name}")
+        self.state.globals["calls"] = tuple(self.state.globals.get("calls", ())) + ((name, before, after),)
+        return None
+
+
 def _sym_struct(state, lay: Layout, addr: int, prefix: str) -> dict[str, claripy.ast.BV]:
     vals = {}
     for name, off, bits in lay.fields:
@@ -207,6 +326,9 @@ def _merge(states):
     calls = [s.globals.get("mul_calls", ()) for s in states]
     if any(len(c) != len(calls[0]) for c in calls):
         raise ExtractError("cannot merge paths that made different numbers of bpf_tnum_mul calls")
+    steps = [s.globals.get("calls", ()) for s in states]
+    if any(len(c) != len(steps[0]) or [x[0] for x in c] != [x[0] for x in steps[0]] for c in steps):
+        raise ExtractError("cannot merge paths that made different contract calls")
     merged = states[0].copy()
     arch = merged.arch
     ip = arch.register_names[arch.ip_offset]
@@ -234,6 +356,18 @@ def _merge(states):
             mc.append(tuple(_ite(pcs, [c[i][k] for c in calls]) if not _same([c[i][k] for c in calls])
                             else calls[0][i][k] for k in range(6)))
         merged.globals["mul_calls"] = tuple(mc)
+    if len(steps[0]):
+        sc = []
+        for i, (name, _, _) in enumerate(steps[0]):
+            io = []
+            for k in (1, 2):
+                d = {}
+                for f in steps[0][i][k]:
+                    vals = [c[i][k][f] for c in steps]
+                    d[f] = vals[0] if _same(vals) else _ite(pcs, vals)
+                io.append(d)
+            sc.append((name, io[0], io[1]))
+        merged.globals["calls"] = tuple(sc)
     merged.solver._stored_solver = None
     merged.solver.reload_solver([claripy.Or(*pcs)])
     return merged
@@ -252,7 +386,9 @@ def _run(p: angr.Project, state, max_steps: int, max_active: int, deadline: floa
         # merge states waiting at the same place
         keys: dict = {}
         for s in sm.active:
-            keys.setdefault((s.addr, tuple(f.ret_addr for f in s.callstack)), []).append(s)
+            keys.setdefault((s.addr, tuple(f.ret_addr for f in s.callstack),
+                             len(s.globals.get("mul_calls", ())),
+                             tuple(c[0] for c in s.globals.get("calls", ()))), []).append(s)
         if merge and any(len(v) > 1 for v in keys.values()):
             sm.active[:] = [_merge(v) if len(v) > 1 else v[0] for v in keys.values()]
         # step the state deepest in the call stack / lowest address first, so
@@ -276,7 +412,7 @@ OPTIONS = {angr.options.ZERO_FILL_UNCONSTRAINED_MEMORY, angr.options.ZERO_FILL_U
 
 def _prepare(elf: str, hooks: dict[str, angr.SimProcedure]) -> angr.Project:
     p = project(elf)
-    for name in ("bpf_range_sync", "bpf_tnum_mul"):
+    for name in ("bpf_range_sync", "bpf_tnum_mul") + SYNC_STEPS:
         a = p.loader.find_symbol(name)
         if a is not None and p.is_hooked(a.rebased_addr):
             p.unhook(a.rebased_addr)
@@ -284,6 +420,9 @@ def _prepare(elf: str, hooks: dict[str, angr.SimProcedure]) -> angr.Project:
         a = p.loader.find_symbol(name)
         if a is not None:
             p.hook(a.rebased_addr, proc)
+    if p.arch.name == "RISCV64" and not getattr(p, "_axiom_rv_hooked", False):
+        hook_riscv_divrem(p)
+        p._axiom_rv_hooked = True
     if not p.is_hooked(RET_ADDR):
         p.hook(RET_ADDR, angr.SIM_PROCEDURES["stubs"]["PathTerminator"]())
     return p
@@ -291,7 +430,8 @@ def _prepare(elf: str, hooks: dict[str, angr.SimProcedure]) -> angr.Project:
 
 def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_sync: bool = True,
             hook_mul: bool = True, alias_out: bool = False, max_steps: int = 20000, max_active: int = 64,
-            time_budget: float = 300.0, pre=None, merge: bool = True) -> Extraction:
+            time_budget: float = 300.0, pre=None, merge: bool = True,
+            contracts: tuple[str, ...] = ()) -> Extraction:
     """Symbolically execute `func`.
 
     kind: "binop" f(out, a, b); "unop" f(out, a); "jmp" f(is32, dst, src, dt, st, df, sf);
@@ -303,6 +443,8 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
         hooks["bpf_range_sync"] = _NoOp()
     if hook_mul and func != "bpf_tnum_mul":
         hooks["bpf_tnum_mul"] = _TnumMulSummary()
+    for name in contracts:
+        hooks[name] = _StepContract(display_name=name)
     p = _prepare(elf, hooks)
     lay = layout(elf)
     addr = func_addr(p, func)
@@ -324,6 +466,8 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
         raise ValueError(kind)
     state = p.factory.call_state(addr, *args, ret_addr=RET_ADDR, add_options=OPTIONS)
     state.globals["mul_calls"] = ()
+    state.globals["calls"] = ()
+    state.globals["layout"] = lay
     state.globals["sp_top"] = state.solver.eval(state.regs.sp)
     if kind != "tnum2":
         inputs["a"] = _sym_struct(state, lay, A, "a")
@@ -350,7 +494,8 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
         elif kind == "tnum2":
             r0, r1 = RET_REGS[s.arch.name]
             outs["out"] = {"t.value": s.regs.get(r0), "t.mask": s.regs.get(r1)}
-        paths.append(Path_(cond, outs, ret, list(s.globals.get("mul_calls", ()))))
+        paths.append(Path_(cond, outs, ret, list(s.globals.get("mul_calls", ())),
+                           list(s.globals.get("calls", ()))))
     if not paths:
         raise ExtractError(f"{func}: no path returned")
     return Extraction(func, paths, inputs, time.monotonic() - t0, steps)
@@ -400,3 +545,62 @@ def callees_transitive(elf: str, name: str) -> list[str]:
         seen.append(n)
         todo += list(direct_callees(elf, n))
     return sorted(seen)
+
+
+_IN_PROGRESS: set[tuple[str, str]] = set()
+
+
+@lru_cache(maxsize=None)
+def code_digest(elf: str, name: str) -> str:
+    """A digest of `name`'s machine code and everything it calls that does not
+    depend on where the linker put it: the function's lifted VEX IR with every
+    address inside the function replaced by its offset, every address of
+    another function by that function's own digest (recursively; static
+    helpers may be unnamed), and every other mapped address by a hash of the
+    64 bytes stored there. Equal digests mean equal semantics, so an operator
+    compiled identically into two kernels (embedded and cloud) is proved once."""
+    import hashlib
+    import re
+
+    p = project(elf)
+    sym = p.loader.find_symbol(int(name, 16) if name.startswith("0x") else name)
+    if sym is None:
+        raise ExtractError(f"{name} not found in {elf}")
+    start, end = sym.rebased_addr, sym.rebased_addr + (sym.size or 0x400)
+    h = hashlib.sha256(p.arch.name.encode())
+    hexre = re.compile(r"0x[0-9a-fA-F]+")
+
+    def norm(m):
+        v = int(m.group(0), 16)
+        if start <= v < end:
+            return f"@+{v - start:x}"
+        if v < 0x10000 or v >= 1 << 64:
+            return m.group(0)
+        s = p.loader.find_symbol(v)
+        if s is not None and s.rebased_addr == v and s.is_function:
+            callee = s.name or hex(v)
+            if (elf, callee) in _IN_PROGRESS:  # recursion: name the cycle, do not follow it
+                return "fn:<cycle>"
+            return "fn:" + code_digest(elf, callee)[:16]
+        if p.loader.find_object_containing(v) is None:
+            return m.group(0)
+        try:
+            return "data:" + hashlib.sha256(p.loader.memory.load(v, 64)).hexdigest()[:16]
+        except Exception:
+            return m.group(0)
+
+    _IN_PROGRESS.add((elf, name))
+    try:
+        a = start
+        while a < end:
+            try:
+                b = p.factory.block(a, max_size=end - a)
+            except Exception:
+                break
+            if b.size == 0:
+                break
+            h.update(hexre.sub(norm, str(b.vex)).encode())
+            a += b.size
+    finally:
+        _IN_PROGRESS.discard((elf, name))
+    return h.hexdigest()

@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import runner
+from .targets import BuildError
 from .targets import BPF_DIR
 
 
@@ -76,12 +77,21 @@ CATALOGUE = [
            ("sub32",), "missing overflow check in sub"),
     Mutant("add32-s32-overflow", "range_alu.c",
            "if (__builtin_add_overflow(a->s32min, b->s32min, &smin) ||\n\t    __builtin_add_overflow(a->s32max, b->s32max, &smax)) {",
-           "if (__builtin_add_overflow(a->s32min, b->s32min, &smin) &&\n\t    __builtin_add_overflow(a->s32max, b->s32max, &smax)) {",
+           "smax = (int32_t)((uint32_t)a->s32max + (uint32_t)b->s32max); /* MUTANT */\n\tif (__builtin_add_overflow(a->s32min, b->s32min, &smin)) {",
            ("add32",), "missing overflow check in add (signed 32)"),
     Mutant("sync-deduce64", "range_sync.c",
            "\tif (s->smin >= 0 || s->smax < 0) {\n\t\ts->umin = umax64(s->umin, (uint64_t)s->smin);",
            "\tif (s->smin >= -1 || s->smax < 0) {\n\t\ts->umin = umax64(s->umin, (uint64_t)s->smin);",
            ("sync",), "sign confusion in signed/unsigned deduction"),
+    # classes proved through the non-linear abstraction (nonlinear.py)
+    Mutant("div64-umax-divisor", "range_alu.c",
+           "\t\tr.umax = a->umax / b->umin;",
+           "\t\tr.umax = a->umax / b->umax;",
+           ("div64",), "wrong divisor bound in division"),
+    Mutant("mul64-no-overflow-check", "range_alu.c",
+           "\tif (a->umax == 0 || b->umax <= ~0ull / a->umax) {",
+           "\tif (a->umax == 0 || b->umax <= ~0ull) {",
+           ("mul64",), "missing overflow check in mul"),
 ]
 
 
@@ -103,7 +113,14 @@ def run_mutants(arches: list[str], profile: str, jobs: int = 1, timeout_ms: int 
             continue
         job_list = runner.make_jobs(arches, [profile], list(m.ops), agree=False, overrides=ov,
                                     timeout_ms=timeout_ms)
-        res = runner.run_jobs(job_list, jobs)
+        try:
+            res = runner.run_jobs(job_list, jobs)
+        except BuildError as e:  # the mutant does not compile (-Werror): not a result
+            rows.append({"mutant": m.name, "class": m.klass, "status": "STALE",
+                         "detail": "patched source does not build: " + str(e).splitlines()[0][:200]})
+            if console is not None:
+                console.print(f"{m.name:24} STALE   (does not build)")
+            continue
         unsound = [r for r in res if r["status"] == "UNSOUND"]
         rows.append({"mutant": m.name, "class": m.klass, "ops": list(m.ops),
                      "status": "CAUGHT" if unsound else "MISSED",

@@ -6,8 +6,10 @@ ctypes, and the real C result is checked with bpf_range_contains(): a replayed
 counterexample shows the operator, run for real, excludes the concrete result.
 Each one is saved as a JSON reproducer under build/prove/reproducers/.
 
-Not done yet: turning the reproducer into an eBPF program accepted by the
-verifier (see docs/proofs.md, "Left to do").
+ALU and jump counterexamples also become an eBPF program (bpfprog.py) that
+the host build of the kernel's verifier accepts and whose run escapes the
+verifier's bounds; the program and its expected results are saved with the
+reproducer, and `axiomdbg prove replay FILE` (or tests) run it in QEMU.
 """
 
 from __future__ import annotations
@@ -120,14 +122,27 @@ def replay(op: str, ce: dict, overrides: dict[str, str] | None = None) -> dict:
     return {"confirmed": None}
 
 
-def save_reproducer(row: dict, rep: dict) -> Path:
+def save_reproducer(row: dict, rep: dict, program: dict | None = None) -> Path:
     REPRO_DIR.mkdir(parents=True, exist_ok=True)
     h = hashlib.sha256(json.dumps(row.get("counterexample"), sort_keys=True).encode()).hexdigest()[:10]
     p = REPRO_DIR / f"{row['op']}-{row['check']}-{row['arch']}-{row['profile']}-{h}.json"
     p.write_text(json.dumps({"op": row["op"], "check": row["check"], "arch": row["arch"],
                              "profile": row["profile"], "counterexample": row["counterexample"],
-                             "host_replay": rep}, indent=2))
+                             "host_replay": rep, "program": program}, indent=2))
     return p
+
+
+def program_for(op: str, ce: dict, overrides: dict[str, str] | None = None) -> dict:
+    """The eBPF reproducer of a counterexample, run on the host build of the
+    kernel's verifier + interpreter (with `overrides`): adds "host_run"."""
+    from . import bpfprog
+
+    try:
+        prog = bpfprog.synthesize(op, ce, overrides)
+    except bpfprog.NotReproducible as e:
+        return {"error": str(e)}
+    prog["host_run"] = bpfprog.run_host(prog, overrides)
+    return prog
 
 
 def attach_reproducers(rows: list[dict], overrides: dict[str, str] | None = None) -> None:
@@ -135,4 +150,11 @@ def attach_reproducers(rows: list[dict], overrides: dict[str, str] | None = None
         if r["status"] == "UNSOUND" and r.get("counterexample") and r["check"] != "agree":
             rep = replay(r["op"], r["counterexample"], overrides)
             r["host_replay"] = rep
-            r["reproducer"] = str(save_reproducer(r, rep))
+            prog = None
+            if r["op"] in model.ALU2 or r["op"] in model.ALU1 or r["op"][:-2] in model.COND:
+                try:
+                    prog = program_for(r["op"], r["counterexample"], overrides)
+                except Exception as e:  # a reproducer must never hide the result
+                    prog = {"error": repr(e)}
+                r["program"] = {k: prog.get(k) for k in ("check", "host_run", "error", "narrowed_by") if k in prog}
+            r["reproducer"] = str(save_reproducer(r, rep, prog))

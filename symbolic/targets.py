@@ -110,6 +110,16 @@ def build_standalone(arch: str, profile: str, overrides: dict[str, str] | None =
             if r.returncode != 0:
                 raise BuildError(f"{arch}: compiling {name} failed: {r.stderr.strip()[:2000]}")
             objs.append(str(obj))
+        # the compiler may emit calls to memcpy/memset for struct copies: link
+        # the kernel's own implementations, as the kernel image does
+        lib_src = KDIR / "lib" / "string.c"
+        if lib_src.exists():
+            obj = tmpd / "string.c.o"
+            r = subprocess.run(["clang", *flags, "-c", str(lib_src), "-o", str(obj)], capture_output=True,
+                               text=True)
+            if r.returncode != 0:
+                raise BuildError(f"{arch}: compiling kernel/lib/string.c failed: {r.stderr.strip()[:2000]}")
+            objs.append(str(obj))
         tmp_elf = tmpd / "operators.elf"
         r = subprocess.run(["ld.lld", "-e", "0", "-o", str(tmp_elf), *objs], capture_output=True, text=True)
         if r.returncode != 0:

@@ -92,6 +92,13 @@ BPF_RANGE_OP bool bpf_range_is_const(const struct bpf_scalar *s, uint64_t *v);
 /* Tighten every component using the others (tnum <-> bounds, signed <->
  * unsigned, 32 <-> 64). Never removes a member. */
 BPF_RANGE_OP void bpf_range_sync(struct bpf_scalar *s);
+/* The steps of bpf_range_sync, each alone never removes a member. */
+BPF_RANGE_OP void bpf_sync_tnum_to_bounds(struct bpf_scalar *s);
+BPF_RANGE_OP void bpf_sync_deduce64(struct bpf_scalar *s);
+BPF_RANGE_OP void bpf_sync_deduce32(struct bpf_scalar *s);
+BPF_RANGE_OP void bpf_sync_64_to_32(struct bpf_scalar *s);
+BPF_RANGE_OP void bpf_sync_32_to_64(struct bpf_scalar *s);
+BPF_RANGE_OP void bpf_sync_bounds_to_tnum(struct bpf_scalar *s);
 /* out := the smallest state of this domain containing the members of a and b */
 BPF_RANGE_OP void bpf_range_join(struct bpf_scalar *out, const struct bpf_scalar *a,
 				 const struct bpf_scalar *b);

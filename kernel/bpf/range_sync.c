@@ -112,7 +112,7 @@ BPF_RANGE_OP bool bpf_range_is_const(const struct bpf_scalar *s, uint64_t *v)
 
 /* Bounds implied by the tnum: the smallest member clears every unknown bit, the
  * largest sets them; for signed order the sign bit goes the other way. */
-static inline void tnum_to_bounds(struct bpf_scalar *s)
+BPF_RANGE_OP void bpf_sync_tnum_to_bounds(struct bpf_scalar *s)
 {
 	uint64_t v = s->t.value, m = s->t.mask;
 	uint32_t v32 = (uint32_t)v, m32 = (uint32_t)m;
@@ -131,7 +131,7 @@ static inline void tnum_to_bounds(struct bpf_scalar *s)
  * the sign boundary, unsigned and signed order agree on it, and vice versa.
  * If the signed range crosses zero but the unsigned range excludes one side,
  * the members all lie on the other side. */
-static inline void deduce64(struct bpf_scalar *s)
+BPF_RANGE_OP void bpf_sync_deduce64(struct bpf_scalar *s)
 {
 	if ((s->umin >> 63) == (s->umax >> 63)) {
 		s->smin = smax64(s->smin, (int64_t)s->umin);
@@ -149,7 +149,7 @@ static inline void deduce64(struct bpf_scalar *s)
 	}
 }
 
-static inline void deduce32(struct bpf_scalar *s)
+BPF_RANGE_OP void bpf_sync_deduce32(struct bpf_scalar *s)
 {
 	if ((s->u32min >> 31) == (s->u32max >> 31)) {
 		s->s32min = smax32(s->s32min, (int32_t)s->u32min);
@@ -170,7 +170,7 @@ static inline void deduce32(struct bpf_scalar *s)
  * member does too, and the low halves form the contiguous range between the
  * ends' low halves. Signed: the same with an arithmetic upper half; the low
  * halves then also agree as s32 if they do not cross 0x80000000. */
-static inline void bounds_64_to_32(struct bpf_scalar *s)
+BPF_RANGE_OP void bpf_sync_64_to_32(struct bpf_scalar *s)
 {
 	if ((s->umin >> 32) == (s->umax >> 32)) {
 		uint32_t lo = (uint32_t)s->umin, hi = (uint32_t)s->umax;
@@ -196,7 +196,7 @@ static inline void bounds_64_to_32(struct bpf_scalar *s)
 
 /* 32 -> 64: if every member has the same upper half h (known from the tnum or
  * from umin/umax sharing it), members lie in [h|u32min, h|u32max]. */
-static inline void bounds_32_to_64(struct bpf_scalar *s)
+BPF_RANGE_OP void bpf_sync_32_to_64(struct bpf_scalar *s)
 {
 	uint64_t h;
 
@@ -215,7 +215,7 @@ static inline void bounds_32_to_64(struct bpf_scalar *s)
 /* Bounds -> tnum: members of [umin, umax] share the range's common prefix, and
  * their low halves share the prefix of [u32min, u32max]. A contradiction with
  * the known bits means the state is empty. */
-static inline void bounds_to_tnum(struct bpf_scalar *s)
+BPF_RANGE_OP void bpf_sync_bounds_to_tnum(struct bpf_scalar *s)
 {
 	struct bpf_tnum r = bpf_tnum_range(s->umin, s->umax);
 	struct bpf_tnum r32 = bpf_tnum_range(s->u32min, s->u32max);
@@ -232,6 +232,9 @@ static inline void bounds_to_tnum(struct bpf_scalar *s)
 	s->t = bpf_tnum_intersect(s->t, r32);
 }
 
+/* The steps above are separate (noinline) functions, not inlined helpers, so
+ * each can be proved to keep every member on its own: one round inlined is too
+ * large a formula for the prover (axiomdbg prove verifier, docs/proofs.md). */
 BPF_RANGE_OP void bpf_range_sync(struct bpf_scalar *s)
 {
 	int i;
@@ -244,16 +247,16 @@ BPF_RANGE_OP void bpf_range_sync(struct bpf_scalar *s)
 	/* Two rounds reach a fixed point for every case the verifier cares about;
 	 * each round is sound on its own, so stopping early is never wrong. */
 	for (i = 0; i < 2; i++) {
-		tnum_to_bounds(s);
-		deduce32(s);
-		deduce64(s);
-		bounds_64_to_32(s);
-		bounds_32_to_64(s);
-		deduce32(s);
-		deduce64(s);
-		bounds_to_tnum(s);
+		bpf_sync_tnum_to_bounds(s);
+		bpf_sync_deduce32(s);
+		bpf_sync_deduce64(s);
+		bpf_sync_64_to_32(s);
+		bpf_sync_32_to_64(s);
+		bpf_sync_deduce32(s);
+		bpf_sync_deduce64(s);
+		bpf_sync_bounds_to_tnum(s);
 	}
-	tnum_to_bounds(s);
+	bpf_sync_tnum_to_bounds(s);
 }
 
 BPF_RANGE_OP void bpf_range_join(struct bpf_scalar *out, const struct bpf_scalar *a,
