@@ -15,7 +15,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from . import runner
-from .targets import ARCHES, PROFILES, ROOT
+from .targets import ARCHES, PROFILES, ROOT, BuildError
 
 prove_app = typer.Typer(help="Prove the eBPF verifier's range analysis sound from the compiled kernels.",
                         no_args_is_help=True)
@@ -136,6 +136,10 @@ def verifier(
     timeout: int = typer.Option(runner.DEFAULT_TIMEOUT_MS // 1000, "--timeout", help="per-obligation Z3 timeout (s)"),
     no_cache: bool = typer.Option(False, "--no-cache", help="ignore .axiomdbg-cache"),
     no_agree: bool = typer.Option(False, "--no-agree", help="skip the cross-arch agreement checks"),
+    exclude: Optional[list[str]] = typer.Option(None, "--exclude", help="leave out this operator (repeatable)"),
+    skip_slow: bool = typer.Option(False, "--skip-slow",
+                                   help="leave out the operators that do not finish in the CI budget "
+                                        "(shifts, signed mul/div/mod; see docs/proofs.md)"),
     reproducers: bool = typer.Option(True, "--reproducers/--no-reproducers",
                                      help="turn UNSOUND results into eBPF reproducer programs"),
 ) -> None:
@@ -144,9 +148,13 @@ def verifier(
     arches = _sel(arch, ARCHES, "arch")
     profiles = _sel(profile, PROFILES, "profile")
     ops = op or runner.all_ops()
-    for o in ops:
+    for o in list(ops) + list(exclude or []):
         if o not in runner.all_ops():
             raise typer.BadParameter(f"unknown operator {o!r}; known: {', '.join(runner.all_ops())}")
+    skip = set(exclude or []) | (set(runner.SLOW_OPS) if skip_slow else set())
+    ops = [o for o in ops if o not in skip]
+    if not ops:
+        raise typer.BadParameter("every selected operator is excluded")
     if mutants:
         from .mutants import run_mutants
 
@@ -163,7 +171,11 @@ def verifier(
 
         def done(j, rows):
             prog.update(task, advance=1, description=f"{j.op} {j.arch}/{j.profile}")
-        rows = runner.run_jobs(job_list, jobs, done)
+        try:
+            rows = runner.run_jobs(job_list, jobs, done)
+        except BuildError as e:
+            console.print(f"[red]error:[/] {str(e).splitlines()[0]}")
+            raise typer.Exit(2)
     if reproducers:
         try:
             from .reproduce import attach_reproducers
@@ -183,6 +195,11 @@ def verifier(
         console.print(f"{n['PROVED']} proved, {n['UNSOUND']} unsound, {n['UNKNOWN']} unknown "
                       f"in {time.monotonic() - t0:.1f}s")
     raise typer.Exit(0 if rows and all(r["status"] == "PROVED" for r in rows) else 1)
+
+
+from .syscalls.cli import register as _register_syscalls  # noqa: E402  `prove syscalls`
+
+_register_syscalls(prove_app)
 
 
 def main() -> None:  # python -m axiomdbg.prove.cli

@@ -57,8 +57,15 @@ long sys_mmap(long addr, long len, long prot, long flags, long fd, long off)
 			return -ENOMEM;
 	}
 	int err = vm_map_anon(p->vm, start, size, mprot, VMR_ANON);
-	if (err == -EEXIST && !(flags & MAP_FIXED))
-		return -ENOMEM;                 /* raced with another thread's mmap */
+	/*
+	 * -EEXIST means another thread mapped into the range between the free-
+	 * range search (or, for MAP_FIXED, our vm_unmap) and vm_map_anon. It is
+	 * not part of mmap's documented errors (uapi/axiom/syscall.h), so report
+	 * it as -ENOMEM in both cases; `prove syscalls` (errno check) found the
+	 * MAP_FIXED case leaking -EEXIST to user space.
+	 */
+	if (err == -EEXIST)
+		return -ENOMEM;
 	return err ? err : (long)start;
 }
 

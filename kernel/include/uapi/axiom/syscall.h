@@ -53,6 +53,58 @@
 #define SYS_ftruncate     36   /* int ftruncate(int fd, long len) */
 #define NR_SYSCALLS       37
 
+/*
+ * Result contract of every system call, machine-readable: parsed by
+ * `axiomdbg prove syscalls` (symbolic/syscalls/abi.py), which proves from the
+ * compiled kernels that each handler returns only a documented success value
+ * or the negation of an errno listed here. One line per call:
+ *   @abi NAME: SUCCESS | ERRNO... [@SET...]
+ * SUCCESS is one of: zero (0), nonneg (>= 0; execve: argc of the new program),
+ * count(N) (0 <= ret <= argument N, unsigned), uaddr (a page-aligned user address), noreturn (never returns
+ * normally; an error return is still checked). @SET names an @errset below.
+ *
+ * @errset VFS: ENOENT ENOTDIR EISDIR EEXIST ENAMETOOLONG ENOMEM ENOSPC EROFS EACCES EINVAL ENOTEMPTY EBUSY EXDEV EIO EMLINK ELOOP EFBIG EPERM ENXIO ENODEV EAGAIN EPIPE ESPIPE EFAULT EMFILE ENFILE EBADF ENOTSUP EOVERFLOW EINTR
+ * @errset PROC: EFAULT ENOMEM ENOENT ENOEXEC E2BIG EINVAL EACCES EAGAIN ENOTDIR EISDIR ENAMETOOLONG EIO EMFILE ENFILE EPERM ECHILD ESRCH EINTR ELOOP
+ * @errset BPF: EPERM ENOENT E2BIG EBADF EAGAIN ENOMEM EACCES EFAULT EBUSY EEXIST EINVAL ENOSPC ERANGE ENOSYS EOPNOTSUPP EFBIG ELOOP ENOTSUP EOVERFLOW
+ *
+ * @abi exit: noreturn |
+ * @abi read: count(2) | EBADF EISDIR EINVAL EFAULT ENOMEM @VFS
+ * @abi write: count(2) | EBADF EINVAL EFAULT ENOMEM EPIPE @VFS
+ * @abi open: nonneg | EBADF EFAULT ENAMETOOLONG ENOMEM EMFILE @VFS
+ * @abi close: zero | EBADF
+ * @abi lseek: nonneg | EBADF EINVAL EOVERFLOW ESPIPE @VFS
+ * @abi stat: zero | EFAULT ENAMETOOLONG ENOMEM @VFS
+ * @abi fstat: zero | EBADF EFAULT
+ * @abi getdents: count(2) | EBADF ENOTDIR EINVAL ENOMEM EFAULT @VFS
+ * @abi mkdir: zero | EFAULT ENAMETOOLONG ENOMEM EEXIST EROFS @VFS
+ * @abi unlink: zero | EFAULT ENAMETOOLONG ENOMEM EISDIR ENOTDIR EROFS @VFS
+ * @abi rmdir: zero | EFAULT ENAMETOOLONG ENOMEM EBUSY EINVAL ENOTEMPTY ENOTDIR EROFS @VFS
+ * @abi dup: nonneg | EBADF EMFILE
+ * @abi dup2: nonneg | EBADF
+ * @abi pipe: zero | EBADF EFAULT EMFILE ENFILE ENOMEM
+ * @abi getpid: nonneg |
+ * @abi getppid: nonneg |
+ * @abi spawn: nonneg | @PROC
+ * @abi waitpid: nonneg | EINVAL ECHILD EFAULT EINTR
+ * @abi mmap: uaddr | EINVAL ENOMEM
+ * @abi munmap: zero | EINVAL ENOMEM
+ * @abi clock_gettime: zero | EINVAL EFAULT
+ * @abi nanosleep: zero | EFAULT EINVAL EINTR
+ * @abi sched_yield: zero |
+ * @abi uname: zero | EFAULT
+ * @abi chdir: zero | ESRCH EFAULT ENAMETOOLONG ENOMEM ENOTDIR @VFS
+ * @abi getcwd: count(1) | ERANGE ENOMEM EFAULT ENOENT @VFS
+ * @abi kill: zero | EINVAL ESRCH EPERM
+ * @abi gettid: nonneg |
+ * @abi thread_create: nonneg | @PROC
+ * @abi thread_exit: noreturn |
+ * @abi execve: nonneg | EINVAL EBUSY @PROC
+ * @abi poweroff: noreturn | EPERM
+ * @abi bpf: nonneg | E2BIG EFAULT @BPF
+ * @abi rename: zero | EFAULT ENAMETOOLONG ENOMEM EBUSY EINVAL ENOTDIR EXDEV EROFS @VFS
+ * @abi ftruncate: zero | EBADF EINVAL @VFS
+ */
+
 /* open flags (Linux values) */
 #define O_RDONLY    0
 #define O_WRONLY    1
