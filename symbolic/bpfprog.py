@@ -31,6 +31,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from functools import lru_cache
 from pathlib import Path
@@ -76,7 +77,11 @@ def host_bpf(overrides_json: str) -> ctypes.CDLL:
             if r.returncode != 0:
                 raise NotReproducible(f"host build failed: {(r.stderr or r.stdout).strip()[-300:]}")
             out.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(lib, out)
+            # parallel test workers build the same library: publish it
+            # atomically so nobody loads a half-copied file
+            part = out.with_name(f".{out.name}.{os.getpid()}")
+            shutil.copy(lib, part)
+            os.replace(part, out)
     lib = ctypes.CDLL(str(out))
     _declare(lib)
     lib.bpf_range_unknown_bytes.argtypes = [ctypes.POINTER(Scalar), ctypes.c_uint]
@@ -313,7 +318,26 @@ def _synthesize(op: str, ce: dict, overrides: dict[str, str] | None, parts) -> d
 
 def run_host(repro: dict, overrides: dict[str, str] | None = None, profile: int = 1) -> dict:
     """Verify and run the reproducer with the host build of the kernel's BPF
-    (verifier + interpreter). escaped = accepted and r0 == ESCAPED."""
+    (verifier + interpreter). escaped = accepted and r0 == ESCAPED.
+
+    The run happens in a child process: a program that escapes a (mutated)
+    verifier may well make the interpreter touch memory it should not, and
+    that must end the child, not the caller."""
+    payload = json.dumps({"repro": repro, "overrides": overrides, "profile": profile})
+    try:
+        r = subprocess.run([sys.executable, "-m", "axiomdbg.prove.bpfprog"], input=payload,
+                           capture_output=True, text=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return {"accepted": None, "escaped": False, "error": "host run timed out after 300 s"}
+    if r.returncode != 0:
+        if r.returncode < 0:
+            return {"accepted": None, "escaped": False, "crashed": True,
+                    "error": f"host run killed by signal {-r.returncode}"}
+        raise NotReproducible(f"host run failed: {(r.stderr or r.stdout).strip()[-300:]}")
+    return json.loads(r.stdout)
+
+
+def _run_host_inproc(repro: dict, overrides: dict[str, str] | None, profile: int) -> dict:
     lib = host_bpf(json.dumps(overrides or {}, sort_keys=True))
     prog = bytes.fromhex(repro["program"])
     mem = bytes.fromhex(repro["mem"])
@@ -329,3 +353,8 @@ def run_host(repro: dict, overrides: dict[str, str] | None = None, profile: int 
                 or f"errno {-err}"}
     stored = int.from_bytes(m.raw[16:24], "little")
     return {"accepted": True, "r0": r0.value, "escaped": r0.value == ESCAPED, "stored": stored}
+
+
+if __name__ == "__main__":  # the child of run_host
+    _a = json.loads(sys.stdin.read())
+    print(json.dumps(_run_host_inproc(_a["repro"], _a["overrides"], _a["profile"])))
