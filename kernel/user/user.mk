@@ -85,7 +85,8 @@ $(USER_OBJ)/%.c.o: $(USER_SRC)/%.c
 
 $(USER_OBJ)/%.S.o: $(USER_SRC)/%.S
 	@mkdir -p $(dir $@)
-	cd $(ROOT) && $(CC) $(USER_CFLAGS) -D__ASSEMBLY__ -MMD -MP -c $(patsubst $(ROOT)/%,%,$<) -o $@
+	$(CC) $(USER_CFLAGS) -D__ASSEMBLY__ -MM -MP -MT $@ -MF $(@:.o=.d) $<
+	cd $(ROOT) && $(CC) $(USER_CFLAGS) -D__ASSEMBLY__ -c $(patsubst $(ROOT)/%,%,$<) -o $@
 
 $(USER_LIBC): $(USER_LIBC_OBJS)
 	@rm -f $@
