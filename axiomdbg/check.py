@@ -260,13 +260,10 @@ def stage_prove_verifier(ctx: Context) -> list[Result]:
 
 
 def _verifier_source(runner, op: str) -> str:
-    if op in getattr(runner, "JMPS", ()):
-        return "kernel/bpf/range_jmp.c"
-    if op in ("sync", "is_empty"):
-        return "kernel/bpf/range_sync.c"
-    if op.startswith("tnum"):
-        return "kernel/bpf/tnum.c"
-    return "kernel/bpf/range_alu.c"
+    """The operator's source file: the prover's own mapping (`prove verifier --format sarif` uses it)."""
+    from .prove.cli import _source_of
+
+    return _source_of(op)
 
 
 def _syscall_api():
