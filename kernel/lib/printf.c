@@ -1,6 +1,8 @@
 /*
  * printf.c — vsnprintf: %d %i %u %x %X %p %s %c %%, with the l/ll/z/h
- * length modifiers, a field width, '0' padding and '-' (left adjust).
+ * length modifiers, a field width, '0' padding, '-' (left adjust) and '#'
+ * (the C alternate form for %x/%X: a 0x/0X prefix on non-zero values).
+ * tests/unit/test_kernel_printf.py compares it with the host C library.
  * Always NUL-terminates when size > 0; returns the length the full output
  * would have had.
  */
@@ -23,11 +25,16 @@ static void put_padded(struct out *o, const char *s, size_t n, int width, bool l
 {
 	int fill = width > (int)n ? width - (int)n : 0;
 
-	/* Zero padding goes after a sign. */
+	/* Zero padding goes after a sign or a 0x prefix. */
 	if (pad == '0' && !left && n && (s[0] == '-')) {
 		put(o, '-');
 		s++;
 		n--;
+	} else if (pad == '0' && !left && n > 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		put(o, s[0]);
+		put(o, s[1]);
+		s += 2;
+		n -= 2;
 	}
 	if (!left)
 		while (fill--)
@@ -64,7 +71,7 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 			continue;
 		}
 		fmt++;
-		bool left = false;
+		bool left = false, alt = false;
 		char pad = ' ';
 		int width = 0;
 		for (;; fmt++) {
@@ -72,6 +79,8 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 				left = true;
 			else if (*fmt == '0')
 				pad = '0';
+			else if (*fmt == '#')
+				alt = true;
 			else
 				break;
 		}
@@ -120,7 +129,13 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 		case 'X': {
 			unsigned long long v = lng == 0 ? va_arg(ap, unsigned) : lng == 1 ? va_arg(ap, unsigned long) :
 					       lng == 2 ? va_arg(ap, unsigned long long) : va_arg(ap, size_t);
-			n = utoa(tmp, v, *fmt == 'u' ? 10 : 16, *fmt == 'X');
+			n = 0;
+			/* C: the alternate form prefixes 0x only when the value is not 0 */
+			if (alt && v && *fmt != 'u') {
+				tmp[n++] = '0';
+				tmp[n++] = *fmt;
+			}
+			n += utoa(tmp + n, v, *fmt == 'u' ? 10 : 16, *fmt == 'X');
 			put_padded(&o, tmp, n, width, left, pad);
 			break;
 		}
