@@ -57,6 +57,7 @@ struct process {
 	struct process *next;         /* process_list, ascending pid */
 	struct thread *threads;       /* linked through thread->proc_next */
 	int nthreads;                 /* threads not yet DEAD */
+	int threads_unfreed;          /* threads whose stack is not yet freed (atomic) */
 	struct vm *vm;
 	struct fdtable *fdt;
 	struct vnode *cwd;            /* protected by the VFS's cwd lock */
@@ -69,6 +70,8 @@ struct thread {
 	int state;                    /* enum thread_state */
 	char name[32];
 	struct process *proc;         /* NULL for kernel threads */
+	struct process *owner;        /* the process it was created for; unlike proc,
+	                               * kept until the stack is freed (threads_unfreed) */
 	struct thread *proc_next;     /* process's thread list */
 	struct thread *all_next;      /* thread_list (every live thread) */
 	struct thread *run_next;      /* run queue */

@@ -75,6 +75,8 @@ static struct thread *thread_alloc(const char *name, struct process *p, int tid)
 		t->proc_next = p->threads;
 		p->threads = t;
 		p->nthreads++;
+		t->owner = p;
+		__atomic_fetch_add(&p->threads_unfreed, 1, __ATOMIC_RELAXED);
 	}
 	spin_unlock(&proc_lock);
 	return t;
@@ -91,6 +93,9 @@ void thread_free(struct thread *t)
 		*pp = t->all_next;
 	spin_unlock(&proc_lock);
 	kstack_free(&t->kstack);
+	/* After this the reaping parent may free the process (proc_wait). */
+	if (t->owner)
+		__atomic_fetch_sub(&t->owner->threads_unfreed, 1, __ATOMIC_RELEASE);
 	kfree(t);
 }
 
@@ -651,6 +656,17 @@ long proc_wait(long pid, uintptr_t ustatus, long options)
 					if (*lp)
 						*lp = c->next;
 					spin_unlock(&proc_lock);
+					/*
+					 * The child's last thread made it a ZOMBIE and woke us
+					 * before switching away for the last time; its stack is
+					 * freed by whichever CPU next passes sched_reap(). Wait
+					 * for that (a few context switches at most), so that when
+					 * waitpid returns every frame of the child is free again
+					 * and the process can be freed without a thread still
+					 * pointing at it.
+					 */
+					while (__atomic_load_n(&c->threads_unfreed, __ATOMIC_ACQUIRE))
+						sched_yield();
 					kfree(c);
 					return cpid;
 				}
