@@ -19,11 +19,13 @@ from .targets import ARCHES, PROFILES
 def run(arches: Iterable[str] = ARCHES, profiles: Iterable[str] = PROFILES, ops: Iterable[str] | None = None,
         jobs: int = 1, use_cache: bool = True, *, agree: bool = True,
         timeout_s: int = runner.DEFAULT_TIMEOUT_MS // 1000, exclude: Iterable[str] = (),
-        skip_slow: bool = False, on_done: Callable | None = None) -> list[dict]:
+        skip_slow: bool = False, on_done: Callable | None = None, ray_address: str | None = None) -> list[dict]:
     """Prove `ops` (default: every operator, minus `exclude`) on every
     arch x profile; the cross-arch `agree` check is added when all three
-    arches are selected and `agree` is true. Raises ValueError on an unknown
-    arch, profile or operator."""
+    arches are selected and `agree` is true. With `ray_address` ("local",
+    "auto", "HOST:PORT", "ray://HOST:PORT") the obligations run as Ray tasks
+    (distributed.py). Raises ValueError on an unknown arch, profile or
+    operator, distributed.RayError when Ray is missing or unreachable."""
     arches, profiles = list(arches), list(profiles)
     for a in arches:
         if a not in ARCHES:
@@ -40,4 +42,10 @@ def run(arches: Iterable[str] = ARCHES, profiles: Iterable[str] = PROFILES, ops:
     sel = [o for o in sel if o not in skip]
     job_list = runner.make_jobs(arches, profiles, sel, agree=agree, timeout_ms=timeout_s * 1000,
                                 use_cache=use_cache)
+    if ray_address:
+        from .distributed import early
+
+        # check/connect before the (slow) ELF loading, so a bad address fails at once
+        with early(ray_address, jobs):
+            return runner.run_jobs(job_list, jobs, on_done, ray_address=ray_address)
     return runner.run_jobs(job_list, jobs, on_done)

@@ -4,7 +4,8 @@ For an UNSOUND ALU/jump counterexample (input states a, b, operands x, y), the
 program
 
   1. loads x and y as unknown 64-bit scalars from memory (AXIOM_MEM program:
-     r1 = memory; the QEMU form reads them from a 1-entry array map value),
+     r1 = memory; the QEMU form, qemu_form(), reads them from a 1-entry array
+     map value, `lddw src_reg=2`, for `bpftool prog run -m 24:HEX -`),
   2. narrows them with bounds checks (jlt/jgt/jslt/jsgt, 64 and 32 bit, each
      jumping to an "out" exit) and an AND/OR mask for the tnum, so the
      verifier's state of each register is inside the counterexample's input
@@ -314,6 +315,35 @@ def _synthesize(op: str, ce: dict, overrides: dict[str, str] | None, parts) -> d
     mem = (x & M64).to_bytes(8, "little") + (y & M64).to_bytes(8, "little") + bytes(8)
     return {"op": op, "asm": text, "program": prog.hex(), "mem": mem.hex(), "x": x, "y": y,
             "check": chk, "expect": {"verifier": "accept", "r0": ESCAPED, "escaped_value": z & M64}}
+
+
+# the QEMU form: `bpftool prog run -m 24:HEX -` makes a 1-entry array map whose
+# 24-byte value is x, y and the 8 bytes `bad:` stores to; the program takes a
+# pointer to that value with `lddw src_reg=2` (BPF_PSEUDO_MAP_VALUE, imm = the
+# index of the -m map, bpftool patches in its id) instead of r1 = memory.
+# Everything after that first instruction is the same text, so the verifier
+# sees the same unknown 8-byte loads and the same guards.
+QEMU_MAP_SIZE = 24
+_MEM_PROLOGUE = "mov %r6, %r1"
+_MAP_PROLOGUE = "lddw %r6, map_value(0, 0)"
+
+
+def qemu_form(repro: dict) -> dict:
+    """The reproducer as `bpftool prog run` takes it: {"asm", "program" (hex),
+    "maps": [[size, hex]], "argv" (the command line), "stdin" (instruction
+    lines through "end")}."""
+    text = repro["asm"]
+    first, _, rest = text.partition("\n")
+    if first != _MEM_PROLOGUE:
+        raise NotReproducible(f"not a memory-form reproducer (first instruction {first!r})")
+    qtext = _MAP_PROLOGUE + "\n" + rest
+    prog = asm.assemble(qtext)
+    mem = bytes.fromhex(repro["mem"])
+    if len(mem) != QEMU_MAP_SIZE:
+        raise NotReproducible(f"reproducer memory is {len(mem)} bytes, want {QEMU_MAP_SIZE}")
+    lines = [" ".join(f"{b:02x}" for b in prog[i:i + 8]) for i in range(0, len(prog), 8)]
+    return {"asm": qtext, "program": prog.hex(), "maps": [[QEMU_MAP_SIZE, mem.hex()]],
+            "argv": f"bpftool prog run -m {QEMU_MAP_SIZE}:{mem.hex()} -", "stdin": "\n".join(lines + ["end"])}
 
 
 def run_host(repro: dict, overrides: dict[str, str] | None = None, profile: int = 1) -> dict:

@@ -111,6 +111,14 @@ def _table(rows: list[dict], console: Console) -> None:
                           f"{r['arch']}/{r['profile']}: {r.get('detail', '')}")
             if r.get("counterexample"):
                 console.print(f"    counterexample: {json.dumps(r['counterexample'])}")
+            q = r.get("qemu_replay")
+            if q:
+                from rich.markup import escape as _esc
+
+                console.print(f"    qemu replay ({q.get('arch')}): " + _esc(q["error"] if q.get("error") else
+                              f"accepted r0={q['r0']:#x} escaped={q['escaped']}" if "r0" in q else
+                              f"run-error errno={q['run_error']}" if "run_error" in q else
+                              f"rejected errno={q.get('errno')} ({q.get('reason', '')})"))
             if r.get("reproducer"):
                 console.print(f"    reproducer: {r['reproducer']}")
     targets = sorted({r.get("target", "") for r in rows if r["arch"] != "all"})
@@ -137,11 +145,17 @@ def verifier(
     no_cache: bool = typer.Option(False, "--no-cache", help="ignore .axiomdbg-cache"),
     no_agree: bool = typer.Option(False, "--no-agree", help="skip the cross-arch agreement checks"),
     exclude: Optional[list[str]] = typer.Option(None, "--exclude", help="leave out this operator (repeatable)"),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS",
+                                      help="run the obligations on a Ray cluster: local (a Ray instance for "
+                                           "this run, --jobs CPUs), auto, HOST:PORT or ray://HOST:PORT"),
     skip_slow: bool = typer.Option(False, "--skip-slow",
                                    help="leave out the operators that do not finish in the CI budget "
                                         "(shifts, signed mul/div/mod; see docs/proofs.md)"),
     reproducers: bool = typer.Option(True, "--reproducers/--no-reproducers",
                                      help="turn UNSOUND results into eBPF reproducer programs"),
+    replay_qemu: bool = typer.Option(False, "--replay-qemu",
+                                     help="also replay each reproducer program inside QEMU through the bpf "
+                                          "syscall (bpftool prog run; one boot per arch)"),
 ) -> None:
     """Prove every abstract operator sound from each arch's compiled kernel."""
     console = Console(stderr=fmt != "text")
@@ -156,6 +170,8 @@ def verifier(
     if not ops:
         raise typer.BadParameter("every selected operator is excluded")
     if mutants:
+        if ray:
+            raise typer.BadParameter("--ray is not supported with --mutants")
         from .mutants import run_mutants
 
         report = run_mutants(arches, profiles[0], jobs=jobs, timeout_ms=timeout * 1000, console=console)
@@ -165,22 +181,38 @@ def verifier(
     job_list = runner.make_jobs(arches, profiles, ops, agree=not no_agree, timeout_ms=timeout * 1000,
                                 use_cache=not no_cache)
     t0 = time.monotonic()
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=fmt != "text") as prog:
+    from contextlib import ExitStack
+
+    from rich.markup import escape as _escape
+
+    from .distributed import RayError, early
+    ray_ctx = ExitStack()
+    try:
+        if ray:  # a missing Ray or a bad/unreachable --ray fails here, before the ELF loading
+            ray_ctx.enter_context(early(ray, jobs))
+    except RayError as e:
+        console.print(f"[red]error:[/] {_escape(str(e))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(2)
+    with ray_ctx, Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                           MofNCompleteColumn(), TimeElapsedColumn(), console=console,
+                           transient=fmt != "text") as prog:
         task = prog.add_task("proving", total=len(job_list))
 
         def done(j, rows):
             prog.update(task, advance=1, description=f"{j.op} {j.arch}/{j.profile}")
         try:
-            rows = runner.run_jobs(job_list, jobs, done)
+            rows = runner.run_jobs(job_list, jobs, done, ray_address=ray)
         except BuildError as e:
             console.print(f"[red]error:[/] {str(e).splitlines()[0]}")
+            raise typer.Exit(2)
+        except RayError as e:
+            console.print(f"[red]error:[/] {_escape(str(e))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2)
     if reproducers:
         try:
             from .reproduce import attach_reproducers
 
-            attach_reproducers(rows)
+            attach_reproducers(rows, qemu=replay_qemu)
         except Exception as e:  # reproducers are a bonus, never hide results
             console.print(f"[yellow]reproducers unavailable: {e}[/]")
     if fmt == "json":
@@ -200,6 +232,10 @@ def verifier(
 from .syscalls.cli import register as _register_syscalls  # noqa: E402  `prove syscalls`
 
 _register_syscalls(prove_app)
+
+from .precision import register as _register_precision  # noqa: E402  `prove precision`
+
+_register_precision(prove_app)
 
 
 def main() -> None:  # python -m axiomdbg.prove.cli

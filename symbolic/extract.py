@@ -15,6 +15,12 @@ Compositional hooks (each callee is proved on its own, see checks.py):
     returns a fresh tnum R, and the checker assumes ``x*y in R`` for the
     members x, y of its arguments (instantiated at the operator's operands).
     bpf_tnum_mul itself is proved separately on operands of bounded width.
+  * ``bpf_tnum_shift_union`` (the union of a tnum's shifts over a range of
+    amounts) is replaced by its contract the same way: a fresh tnum R, and the
+    checker assumes ``sh(x, k) in R`` for x in t and lo <= k <= hi <= width-1,
+    instantiated at the operator's operand and shift amount. The function
+    itself is proved against that contract, for every kind of shift, with
+    symbolic t, lo, hi (the ``tnum_shift_union`` obligation).
 """
 
 from __future__ import annotations
@@ -157,6 +163,9 @@ class Path_:
     outs: dict[str, dict[str, claripy.ast.BV]]   # struct name -> field -> term
     ret: claripy.ast.BV | None = None
     mul_calls: list[tuple] = field(default_factory=list)  # (a_v, a_m, b_v, b_m, r_v, r_m)
+    # bpf_tnum_shift_union summaries: (t_v, t_m, lo, hi, kind, width, r_v, r_m),
+    # lo/hi 32-bit terms, kind/width Python ints (constant at every call site)
+    shift_calls: list[tuple] = field(default_factory=list)
     calls: list[tuple] = field(default_factory=list)      # (callee, in fields, out fields) of contract hooks
 
 
@@ -261,6 +270,41 @@ class _TnumMulSummary(angr.SimProcedure):
         return None
 
 
+SHIFT_UNION = "bpf_tnum_shift_union"
+
+
+def _u32_arg(v):
+    """The low 32 bits of a register holding an `unsigned`/`int` argument (the
+    upper bits are unspecified on x86_64/aarch64, sign-extended on riscv64)."""
+    return v[31:0]
+
+
+class _ShiftUnionSummary(angr.SimProcedure):
+    """bpf_tnum_shift_union's contract: a fresh result, recorded with its
+    arguments. kind and width must be constants at the call site (each
+    (kind, width) is a separately proved contract)."""
+
+    def run(self):
+        archn = self.state.arch.name
+        regs = ARG_REGS[archn]
+        tv, tm, lo, hi, kind, width = [self.state.registers.load(r) for r in regs[:6]]
+        consts = []
+        for nm, v in (("kind", kind), ("width", width)):
+            vals = self.state.solver.eval_upto(_u32_arg(v), 2)
+            if len(vals) != 1:
+                raise ExtractError(f"{SHIFT_UNION}: {nm} is not a constant at the call site")
+            consts.append(vals[0])
+        n = len(self.state.globals.get("shift_calls", ()))
+        rv = claripy.BVS(f"shift_union{n}.value", 64, explicit_name=True)
+        rm = claripy.BVS(f"shift_union{n}.mask", 64, explicit_name=True)
+        self.state.globals["shift_calls"] = tuple(self.state.globals.get("shift_calls", ())) + (
+            (tv, tm, _u32_arg(lo), _u32_arg(hi), consts[0], consts[1], rv, rm),)
+        r0, r1 = RET_REGS[archn]
+        self.state.registers.store(r0, rv)
+        self.state.registers.store(r1, rm)
+        return None
+
+
 SYNC_STEPS = ("bpf_sync_tnum_to_bounds", "bpf_sync_deduce32", "bpf_sync_deduce64", "bpf_sync_64_to_32",
               "bpf_sync_32_to_64", "bpf_sync_bounds_to_tnum")
 
@@ -326,6 +370,9 @@ def _merge(states):
     calls = [s.globals.get("mul_calls", ()) for s in states]
     if any(len(c) != len(calls[0]) for c in calls):
         raise ExtractError("cannot merge paths that made different numbers of bpf_tnum_mul calls")
+    shifts = [s.globals.get("shift_calls", ()) for s in states]
+    if any([c[4:6] for c in sc] != [c[4:6] for c in shifts[0]] for sc in shifts):
+        raise ExtractError("cannot merge paths that made different bpf_tnum_shift_union calls")
     steps = [s.globals.get("calls", ()) for s in states]
     if any(len(c) != len(steps[0]) or [x[0] for x in c] != [x[0] for x in steps[0]] for c in steps):
         raise ExtractError("cannot merge paths that made different contract calls")
@@ -356,6 +403,11 @@ def _merge(states):
             mc.append(tuple(_ite(pcs, [c[i][k] for c in calls]) if not _same([c[i][k] for c in calls])
                             else calls[0][i][k] for k in range(6)))
         merged.globals["mul_calls"] = tuple(mc)
+    if len(shifts[0]):
+        merged.globals["shift_calls"] = tuple(
+            tuple(c0[k] if k in (4, 5) or _same([c[i][k] for c in shifts]) else _ite(pcs, [c[i][k] for c in shifts])
+                  for k in range(8))
+            for i, c0 in enumerate(shifts[0]))
     if len(steps[0]):
         sc = []
         for i, (name, _, _) in enumerate(steps[0]):
@@ -388,6 +440,7 @@ def _run(p: angr.Project, state, max_steps: int, max_active: int, deadline: floa
         for s in sm.active:
             keys.setdefault((s.addr, tuple(f.ret_addr for f in s.callstack),
                              len(s.globals.get("mul_calls", ())),
+                             tuple(c[4:6] for c in s.globals.get("shift_calls", ())),
                              tuple(c[0] for c in s.globals.get("calls", ()))), []).append(s)
         if merge and any(len(v) > 1 for v in keys.values()):
             sm.active[:] = [_merge(v) if len(v) > 1 else v[0] for v in keys.values()]
@@ -412,7 +465,7 @@ OPTIONS = {angr.options.ZERO_FILL_UNCONSTRAINED_MEMORY, angr.options.ZERO_FILL_U
 
 def _prepare(elf: str, hooks: dict[str, angr.SimProcedure]) -> angr.Project:
     p = project(elf)
-    for name in ("bpf_range_sync", "bpf_tnum_mul") + SYNC_STEPS:
+    for name in ("bpf_range_sync", "bpf_tnum_mul", SHIFT_UNION) + SYNC_STEPS:
         a = p.loader.find_symbol(name)
         if a is not None and p.is_hooked(a.rebased_addr):
             p.unhook(a.rebased_addr)
@@ -431,11 +484,15 @@ def _prepare(elf: str, hooks: dict[str, angr.SimProcedure]) -> angr.Project:
 def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_sync: bool = True,
             hook_mul: bool = True, alias_out: bool = False, max_steps: int = 20000, max_active: int = 64,
             time_budget: float = 300.0, pre=None, merge: bool = True,
-            contracts: tuple[str, ...] = ()) -> Extraction:
+            contracts: tuple[str, ...] = (), hook_shift: bool = True,
+            shift: tuple[int, int | None] | None = None) -> Extraction:
     """Symbolically execute `func`.
 
     kind: "binop" f(out, a, b); "unop" f(out, a); "jmp" f(is32, dst, src, dt, st, df, sf);
           "sync" f(s); "pred" bool f(s) (is_empty); "tnum2" tnum f(tnum a, tnum b);
+          "shiftu" tnum f(tnum t, unsigned lo, unsigned hi, int kind, unsigned width)
+          with shift=(kind, width) constants (width None: symbolic, 32 or 64);
+          inputs "a" (t.value, t.mask) and "amount" (lo, hi, width), 32-bit.
     """
     t0 = time.monotonic()
     hooks = {}
@@ -443,6 +500,8 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
         hooks["bpf_range_sync"] = _NoOp()
     if hook_mul and func != "bpf_tnum_mul":
         hooks["bpf_tnum_mul"] = _TnumMulSummary()
+    if hook_shift and func != SHIFT_UNION:
+        hooks[SHIFT_UNION] = _ShiftUnionSummary()
     for name in contracts:
         hooks[name] = _StepContract(display_name=name)
     p = _prepare(elf, hooks)
@@ -462,6 +521,18 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
         av, am, bv, bm = (claripy.BVS(n, 64, explicit_name=True) for n in ("a.t.value", "a.t.mask", "b.t.value", "b.t.mask"))
         args = [av, am, bv, bm]
         inputs = {"a": {"t.value": av, "t.mask": am}, "b": {"t.value": bv, "t.mask": bm}}
+    elif kind == "shiftu":
+        tv, tm = (claripy.BVS(n, 64, explicit_name=True) for n in ("a.t.value", "a.t.mask"))
+        lo, hi = (claripy.BVS(n, 32, explicit_name=True) for n in ("amount.lo", "amount.hi"))
+        skind, swidth = shift
+        width = claripy.BVV(swidth, 32) if swidth is not None else claripy.BVS("amount.width", 32, explicit_name=True)
+        if p.arch.name == "RISCV64":   # LP64: 32-bit arguments are sign-extended
+            regs = [v.sign_extend(32) for v in (lo, hi, claripy.BVV(skind, 32), width)]
+        else:                          # upper halves unspecified
+            regs = [claripy.BVS(f"{n}.upper", 32, explicit_name=True).concat(v)
+                    for n, v in (("lo", lo), ("hi", hi), ("kind", claripy.BVV(skind, 32)), ("width", width))]
+        args = [tv, tm] + regs
+        inputs = {"a": {"t.value": tv, "t.mask": tm}, "amount": {"lo": lo, "hi": hi, "width": width}}
     else:
         raise ValueError(kind)
     state = p.factory.call_state(addr, *args, ret_addr=RET_ADDR, add_options=OPTIONS)
@@ -469,7 +540,8 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
     state.globals["calls"] = ()
     state.globals["layout"] = lay
     state.globals["sp_top"] = state.solver.eval(state.regs.sp)
-    if kind != "tnum2":
+    state.globals["shift_calls"] = ()
+    if kind not in ("tnum2", "shiftu"):
         inputs["a"] = _sym_struct(state, lay, A, "a")
         if kind in ("binop", "jmp"):
             inputs["b"] = _sym_struct(state, lay, B, "b")
@@ -491,11 +563,12 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
             outs["out"] = _load_struct(s, lay, A)
         elif kind == "pred":
             ret = s.regs.get(RET_REGS[s.arch.name][0])[7:0]
-        elif kind == "tnum2":
+        elif kind in ("tnum2", "shiftu"):
             r0, r1 = RET_REGS[s.arch.name]
             outs["out"] = {"t.value": s.regs.get(r0), "t.mask": s.regs.get(r1)}
-        paths.append(Path_(cond, outs, ret, list(s.globals.get("mul_calls", ())),
-                           list(s.globals.get("calls", ()))))
+        paths.append(Path_(cond, outs, ret, mul_calls=list(s.globals.get("mul_calls", ())),
+                           calls=list(s.globals.get("calls", ())),
+                           shift_calls=list(s.globals.get("shift_calls", ()))))
     if not paths:
         raise ExtractError(f"{func}: no path returned")
     return Extraction(func, paths, inputs, time.monotonic() - t0, steps)

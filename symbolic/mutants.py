@@ -92,6 +92,15 @@ CATALOGUE = [
            "\tif (a->umax == 0 || b->umax <= ~0ull / a->umax) {",
            "\tif (a->umax == 0 || b->umax <= ~0ull) {",
            ("mul64",), "missing overflow check in mul"),
+    # the shift operators rest on bpf_tnum_shift_union's contract, proved on its own
+    Mutant("shift-union-range", "tnum.c",
+           "\td = hi - lo; /* 1..63 */",
+           "\td = hi - lo - 1; /* 1..63 */",
+           ("tnum_shift_union",), "off-by-one in the range of shift amounts"),
+    Mutant("shift-union-sext32", "tnum.c",
+           "\t\tany1 = (uint64_t)(int64_t)(int32_t)(uint32_t)any1;",
+           "\t\tany1 = (uint32_t)any1;",
+           ("tnum_shift_union",), "sign confusion (32-bit arithmetic shift not sign-extended)"),
 ]
 
 

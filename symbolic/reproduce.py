@@ -9,7 +9,8 @@ Each one is saved as a JSON reproducer under build/prove/reproducers/.
 ALU and jump counterexamples also become an eBPF program (bpfprog.py) that
 the host build of the kernel's verifier accepts and whose run escapes the
 verifier's bounds; the program and its expected results are saved with the
-reproducer, and `axiomdbg prove replay FILE` (or tests) run it in QEMU.
+reproducer. With `--replay-qemu` (qemu_replay.py) it is also run inside QEMU
+through the bpf syscall on a kernel built from the same sources.
 """
 
 from __future__ import annotations
@@ -128,7 +129,8 @@ def save_reproducer(row: dict, rep: dict, program: dict | None = None) -> Path:
     p = REPRO_DIR / f"{row['op']}-{row['check']}-{row['arch']}-{row['profile']}-{h}.json"
     p.write_text(json.dumps({"op": row["op"], "check": row["check"], "arch": row["arch"],
                              "profile": row["profile"], "counterexample": row["counterexample"],
-                             "host_replay": rep, "program": program}, indent=2))
+                             "host_replay": rep, "program": program,
+                             "qemu_replay": row.get("qemu_replay")}, indent=2))
     return p
 
 
@@ -145,16 +147,32 @@ def program_for(op: str, ce: dict, overrides: dict[str, str] | None = None) -> d
     return prog
 
 
-def attach_reproducers(rows: list[dict], overrides: dict[str, str] | None = None) -> None:
-    for r in rows:
+def attach_reproducers(rows: list[dict], overrides: dict[str, str] | None = None, qemu: bool = False) -> None:
+    """host_replay (and an eBPF program run on the host build) for every UNSOUND
+    row; with `qemu`, the program is also replayed inside QEMU through the bpf
+    syscall (qemu_replay.py: `bpftool prog run` on a kernel built from the same
+    sources, one boot per arch) as `qemu_replay`. Each row's reproducer JSON
+    records all of it."""
+    progs: dict[int, dict] = {}
+    reps: dict[int, dict] = {}
+    for i, r in enumerate(rows):
         if r["status"] == "UNSOUND" and r.get("counterexample") and r["check"] != "agree":
-            rep = replay(r["op"], r["counterexample"], overrides)
+            reps[i] = rep = replay(r["op"], r["counterexample"], overrides)
             r["host_replay"] = rep
-            prog = None
             if r["op"] in model.ALU2 or r["op"] in model.ALU1 or r["op"][:-2] in model.COND:
                 try:
                     prog = program_for(r["op"], r["counterexample"], overrides)
                 except Exception as e:  # a reproducer must never hide the result
                     prog = {"error": repr(e)}
                 r["program"] = {k: prog.get(k) for k in ("check", "host_run", "error", "narrowed_by") if k in prog}
-            r["reproducer"] = str(save_reproducer(r, rep, prog))
+                progs[i] = prog
+    if qemu:
+        from . import qemu_replay
+
+        runnable = {i: p for i, p in progs.items() if "error" not in p}
+        for i in set(progs) - set(runnable):
+            rows[i]["qemu_replay"] = {"arch": rows[i]["arch"], "escaped": False,
+                                      "error": "no program to replay: " + str(progs[i]["error"])}
+        qemu_replay.replay_rows(rows, runnable, overrides)
+    for i, rep in reps.items():
+        rows[i]["reproducer"] = str(save_reproducer(rows[i], rep, progs.get(i)))

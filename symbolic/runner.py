@@ -21,16 +21,15 @@ MUL_WIDTH = 8   # bpf_tnum_mul is proved for operands whose value|mask fit in th
 BINOPS = [n for n in model.ALU2]
 UNOPS = [n for n in model.ALU1]
 JMPS = [f"{c}{w}" for c in model.COND for w in (64, 32)]
-SPECIAL = ["sync", "is_empty", "tnum_mul"]
+SPECIAL = ["sync", "is_empty", "tnum_mul", "tnum_shift_union"]
+# bpf_tnum_shift_union's contract is proved per kind of shift the operators use:
+# check -> (kind argument, width argument; None = symbolic, 32 or 64)
+SHIFT_UNION_CHECKS = {"lsh": (0, None), "rsh": (1, None), "arsh64": (2, 64), "arsh32": (2, 32)}
 
 # Operators whose obligations do not finish within the CI budget (about 6
 # minutes cold for everything on 2 cores); `--skip-slow` leaves them out.
 # Why, per class (docs/proofs.md, "What does not finish"):
 SLOW_OPS = {
-    # tnum_shift_union: a loop over up to 64 shift amounts with data-dependent
-    # bounds; symbolic execution exhausts its 300 s budget
-    "lsh64": "shift loop", "lsh32": "shift loop", "rsh64": "shift loop", "rsh32": "shift loop",
-    "arsh64": "shift loop", "arsh32": "shift loop",
     # signed corner products / quotients: the non-linear abstraction
     # (nonlinear.py) covers unsigned operations only; Z3 times out bit-blasting
     "mul64": "signed products", "mul32": "signed products",
@@ -48,6 +47,8 @@ def op_function(op: str) -> str:
         return "bpf_range_" + op[:-2]
     if op == "tnum_mul":
         return "bpf_tnum_mul"
+    if op == "tnum_shift_union":
+        return "bpf_tnum_shift_union"
     return "bpf_range_" + op
 
 
@@ -62,6 +63,8 @@ def op_checks(op: str) -> list[str]:
         return ["sound"]
     if op == "tnum_mul":
         return [f"sound@{MUL_WIDTH}bit"]
+    if op == "tnum_shift_union":
+        return list(SHIFT_UNION_CHECKS)
     raise KeyError(op)
 
 
@@ -186,6 +189,12 @@ def prove_on(tgt: Target, op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> list
             o = checks.tnum_sound(ex, lambda x, y: x * y, timeout_ms)
             o.detail = f"operands' value|mask < 2^{MUL_WIDTH}; " + o.detail
             res(f"sound@{MUL_WIDTH}bit", o, ex.seconds + time.monotonic() - t1)
+        elif op == "tnum_shift_union":
+            for chk, (kind, width) in SHIFT_UNION_CHECKS.items():
+                t1 = time.monotonic()
+                ex = _extract_shift_union(elf, kind, width)
+                o = checks.shift_union_sound(ex, kind, width, timeout_ms)
+                res(chk, o, time.monotonic() - t1)
     except (Budget, ExtractError) as e:
         for chk in op_checks(op):
             if not any(r.check == chk for r in out):
@@ -214,6 +223,21 @@ def _extract_alu(elf: str, func: str, kind: str):
     return extract(elf, func, kind, merge=True, time_budget=300)
 
 
+def _extract_shift_union(elf: str, kind: int, width: int | None):
+    """bpf_tnum_shift_union with symbolic t, lo, hi (hi <= width-1, the
+    contract's precondition) and the given kind/width."""
+    import claripy
+
+    from .extract import extract
+
+    def pre(inputs):
+        amt = inputs["amount"]
+        w = amt["width"]
+        ok = claripy.Or(w == 32, w == 64) if width is None else claripy.true()
+        return claripy.And(ok, amt["hi"].ULE(w - 1))
+    return extract(elf, "bpf_tnum_shift_union", "shiftu", shift=(kind, width), pre=pre)
+
+
 def agree_on(tgts: list[Target], op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Result:
     from .extract import Budget, ExtractError, extract
 
@@ -230,6 +254,17 @@ def agree_on(tgts: list[Target], op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) 
                 exs[t.arch] = extract(str(t.elf), func, "sync")
             elif op == "is_empty":
                 exs[t.arch] = extract(str(t.elf), func, "pred")
+            elif op == "tnum_shift_union":
+                # every kind (and width) the operators call, each compared on its own
+                parts = []
+                for chk, (kind, width) in SHIFT_UNION_CHECKS.items():
+                    e = {u.arch: _extract_shift_union(str(u.elf), kind, width) for u in tgts}
+                    parts.append((chk, checks.agree(e, timeout_ms)))
+                o = _combine(parts)
+                if o.status == checks.PROVED:
+                    o.detail = f"{', '.join(t.arch for t in tgts)} agree for " + ", ".join(n for n, _ in parts)
+                return Result("all", tgts[0].profile, op, "agree", o.status, round(time.monotonic() - t0, 3),
+                              o.detail, ", ".join(t.label for t in tgts), o.counterexample)
             else:
                 return Result("all", tgts[0].profile, op, "agree", checks.UNKNOWN, 0.0,
                               "cross-arch agreement of bpf_tnum_mul is covered by its bounded proof on each arch")
@@ -316,9 +351,10 @@ def make_jobs(arches: list[str], profiles: list[str], ops: list[str], agree: boo
     return jobs
 
 
-def run_jobs(jobs: list[Job], n_jobs: int = 1, on_done: Callable[[Job, list[dict]], None] | None = None
-             ) -> list[dict]:
-    """Run `jobs` (in `n_jobs` forked workers). Jobs whose operator has the
+def run_jobs(jobs: list[Job], n_jobs: int = 1, on_done: Callable[[Job, list[dict]], None] | None = None,
+             ray_address: str | None = None) -> list[dict]:
+    """Run `jobs` (in `n_jobs` forked workers, or as tasks on the Ray cluster
+    `ray_address`: distributed.py). Jobs whose operator has the
     same position-independent code digest (typically the embedded and cloud
     builds of one arch) run once; the others reuse the result."""
     # build every target and load every ELF first (serially, in this process):
@@ -358,7 +394,11 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, on_done: Callable[[Job, list[dict
             if on_done:
                 on_done(jobs[d], results[d])
 
-    if n_jobs <= 1:
+    if ray_address:
+        from .distributed import run_uniq
+
+        run_uniq([(i, jobs[i], keys[i]) for i in uniq], finish, ray_address, n_jobs)
+    elif n_jobs <= 1:
         for i in uniq:
             finish(i, run_job(jobs[i]))
     else:

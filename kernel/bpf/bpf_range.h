@@ -69,6 +69,10 @@ BPF_RANGE_OP struct bpf_tnum bpf_tnum_xor(struct bpf_tnum a, struct bpf_tnum b);
 BPF_RANGE_OP struct bpf_tnum bpf_tnum_lshift(struct bpf_tnum a, unsigned shift); /* shift < 64 */
 BPF_RANGE_OP struct bpf_tnum bpf_tnum_rshift(struct bpf_tnum a, unsigned shift); /* shift < 64 */
 BPF_RANGE_OP struct bpf_tnum bpf_tnum_arshift(struct bpf_tnum a, unsigned shift, unsigned width); /* width 32|64 */
+/* union of the shifts of t by every amount in [lo, hi] (hi <= width-1); kind 0 lshift,
+ * 1 rshift, 2 arshift of a width-bit quantity (32: zero-extended) */
+BPF_RANGE_OP struct bpf_tnum bpf_tnum_shift_union(struct bpf_tnum t, unsigned lo, unsigned hi, int kind,
+						  unsigned width);
 BPF_RANGE_OP struct bpf_tnum bpf_tnum_intersect(struct bpf_tnum a, struct bpf_tnum b); /* both hold */
 BPF_RANGE_OP struct bpf_tnum bpf_tnum_union(struct bpf_tnum a, struct bpf_tnum b);     /* either holds */
 BPF_RANGE_OP struct bpf_tnum bpf_tnum_cast(struct bpf_tnum a, unsigned bytes);        /* truncate, zero-extend */

@@ -490,7 +490,8 @@ BPF_RANGE_OP void bpf_range_xor32(struct bpf_scalar *out, const struct bpf_scala
 
 /* ---------------- shifts ---------------- */
 
-/* The effective shift amounts (b & (width-1)) as a range [lo, hi]. */
+/* The effective shift amounts (b & (width-1)) as a range [lo, hi]; the tnum of
+ * the result is the union over that range (bpf_tnum_shift_union, tnum.c). */
 static inline void shift_range(const struct bpf_scalar *b, unsigned width, unsigned *lo,
 			       unsigned *hi)
 {
@@ -507,22 +508,6 @@ static inline void shift_range(const struct bpf_scalar *b, unsigned width, unsig
 	}
 }
 
-/* Union of tnum shifts over every amount in [lo, hi] (at most 64 steps). */
-static inline struct bpf_tnum tnum_shift_union(struct bpf_tnum t, unsigned lo, unsigned hi, int kind,
-					       unsigned width)
-{
-	struct bpf_tnum acc = kind == 0 ? bpf_tnum_lshift(t, lo)
-				       : kind == 1 ? bpf_tnum_rshift(t, lo)
-						   : bpf_tnum_arshift(t, lo, width);
-	unsigned k;
-
-	for (k = lo + 1; k <= hi && k < 64; k++)
-		acc = bpf_tnum_union(acc, kind == 0 ? bpf_tnum_lshift(t, k)
-					  : kind == 1 ? bpf_tnum_rshift(t, k)
-						      : bpf_tnum_arshift(t, k, width));
-	return acc;
-}
-
 BPF_RANGE_OP void bpf_range_lsh64(struct bpf_scalar *out, const struct bpf_scalar *a,
 				  const struct bpf_scalar *b)
 {
@@ -530,7 +515,7 @@ BPF_RANGE_OP void bpf_range_lsh64(struct bpf_scalar *out, const struct bpf_scala
 	unsigned lo, hi;
 
 	shift_range(b, 64, &lo, &hi);
-	from_tnum64(&r, tnum_shift_union(a->t, lo, hi, 0, 64));
+	from_tnum64(&r, bpf_tnum_shift_union(a->t, lo, hi, 0, 64));
 	/* monotone while the largest value shifted the most does not lose bits */
 	if (hi == 0 || (a->umax >> (64 - hi)) == 0) {
 		r.umin = a->umin << lo;
@@ -548,7 +533,7 @@ BPF_RANGE_OP void bpf_range_lsh32(struct bpf_scalar *out, const struct bpf_scala
 	uint32_t umin = 0, umax = U32_MAX;
 
 	shift_range(b, 32, &lo, &hi);
-	t = bpf_tnum_cast(tnum_shift_union(bpf_tnum_cast(a->t, 4), lo, hi, 0, 32), 4);
+	t = bpf_tnum_cast(bpf_tnum_shift_union(bpf_tnum_cast(a->t, 4), lo, hi, 0, 32), 4);
 	if (((uint64_t)a->u32max << hi) <= U32_MAX) {
 		umin = a->u32min << lo;
 		umax = a->u32max << hi;
@@ -563,7 +548,7 @@ BPF_RANGE_OP void bpf_range_rsh64(struct bpf_scalar *out, const struct bpf_scala
 	unsigned lo, hi;
 
 	shift_range(b, 64, &lo, &hi);
-	from_tnum64(&r, tnum_shift_union(a->t, lo, hi, 1, 64));
+	from_tnum64(&r, bpf_tnum_shift_union(a->t, lo, hi, 1, 64));
 	r.umin = a->umin >> hi;
 	r.umax = a->umax >> lo;
 	bpf_range_sync(&r);
@@ -576,7 +561,7 @@ BPF_RANGE_OP void bpf_range_rsh32(struct bpf_scalar *out, const struct bpf_scala
 	unsigned lo, hi;
 
 	shift_range(b, 32, &lo, &hi);
-	from32(out, tnum_shift_union(bpf_tnum_cast(a->t, 4), lo, hi, 1, 32), a->u32min >> hi,
+	from32(out, bpf_tnum_shift_union(bpf_tnum_cast(a->t, 4), lo, hi, 1, 32), a->u32min >> hi,
 	       a->u32max >> lo, INT32_MIN, INT32_MAX);
 }
 
@@ -589,7 +574,7 @@ BPF_RANGE_OP void bpf_range_arsh64(struct bpf_scalar *out, const struct bpf_scal
 	unsigned lo, hi;
 
 	shift_range(b, 64, &lo, &hi);
-	from_tnum64(&r, tnum_shift_union(a->t, lo, hi, 2, 64));
+	from_tnum64(&r, bpf_tnum_shift_union(a->t, lo, hi, 2, 64));
 	r.smin = smin64(a->smin >> lo, a->smin >> hi);
 	r.smax = smax64(a->smax >> lo, a->smax >> hi);
 	bpf_range_sync(&r);
@@ -605,7 +590,7 @@ BPF_RANGE_OP void bpf_range_arsh32(struct bpf_scalar *out, const struct bpf_scal
 	shift_range(b, 32, &lo, &hi);
 	smin = (a->s32min >> lo) < (a->s32min >> hi) ? (a->s32min >> lo) : (a->s32min >> hi);
 	smax = (a->s32max >> lo) > (a->s32max >> hi) ? (a->s32max >> lo) : (a->s32max >> hi);
-	from32(out, tnum_shift_union(bpf_tnum_cast(a->t, 4), lo, hi, 2, 32), 0, U32_MAX, smin, smax);
+	from32(out, bpf_tnum_shift_union(bpf_tnum_cast(a->t, 4), lo, hi, 2, 32), 0, U32_MAX, smin, smax);
 }
 
 /* ---------------- unary ---------------- */

@@ -116,7 +116,9 @@ def register(app: typer.Typer) -> None:
         syscall: Optional[list[str]] = typer.Option(None, "--syscall", help="syscall name(s), e.g. dup2, mmap"),
         fmt: str = typer.Option("text", "--format", help="text, json, sarif or junit"),
         jobs: int = typer.Option(1, "--jobs", "-j", help="parallel worker processes"),
-        mutants: bool = typer.Option(False, "--mutants", help="run the mutation catalogue instead"),
+        mutants: bool = typer.Option(False, "--mutants", help="run the mutation catalogue instead (every "
+                                     "selected arch)"),
+        mutant: Optional[list[str]] = typer.Option(None, "--mutant", help="with --mutants: only these mutants"),
         no_cache: bool = typer.Option(False, "--no-cache", help="ignore .axiomdbg-cache"),
     ) -> None:
         """Check every syscall handler (user-pointer safety, errno contract, no panic, functional specs)."""
@@ -142,7 +144,13 @@ def register(app: typer.Typer) -> None:
         if mutants:
             from .mutants import run_mutants
 
-            rep = run_mutants(arches[:1], jobs=jobs, console=console)
+            from .mutants import CATALOGUE
+
+            known_m = {m.name for m in CATALOGUE}
+            for m in mutant or ():
+                if m not in known_m:
+                    raise typer.BadParameter(f"unknown mutant {m!r}; known: {', '.join(sorted(known_m))}")
+            rep = run_mutants(arches, jobs=jobs, console=console, names=list(mutant) if mutant else None)
             if fmt == "json":
                 print(json.dumps(rep, indent=2))
             raise typer.Exit(0 if rep["caught"] == rep["total"] else 1)

@@ -19,7 +19,7 @@ from . import abi
 from .engine import ARG_REGS, LAZY_SIZE, RET_ADDR, RET_REG, Ctx, Finding, _check_access, tainted
 
 STATUS_CALLBACKS = {"mkdir", "unlink", "rmdir", "rename", "ftruncate"}
-EXECUTED = {"fd_get", "fd_install", "fd_close", "fd_dup2"}
+EXECUTED = {"fd_get", "fd_install", "fd_close", "fd_dup2", "proc_wait"}
 PANICS = {"panic", "assert_fail"}
 NORETURN = {"proc_exit", "thread_exit", "arch_poweroff", "arch_halt"}
 ERR_VFS = None  # filled lazily from the ABI header
@@ -147,7 +147,10 @@ class CopyToUser(Base):
         r = claripy.If(claripy.And(ok == 1, _urange(ctx, u, n)), claripy.BVV(0, 64), claripy.BVV(_m64(-14), 64))
         r = claripy.If(n == 0, claripy.BVV(0, 64), r)
         writes = tuple(self.state.globals.get("user_writes", ()))
-        self.state.globals["user_writes"] = writes + ((u, n, r),)
+        # the bytes written (for the specifications), when the length is a small constant
+        data = self.state.memory.load(src, n.concrete_value, endness=self.state.arch.memory_endness) \
+            if not n.symbolic and 0 < n.concrete_value <= 64 else None
+        self.state.globals["user_writes"] = writes + ((u, n, r, data),)
         self.set_ret(r)
 
 
@@ -191,6 +194,14 @@ class CurrentThread(Base):
         self.set_ret(self.ctx.thread)
 
 
+class CpuLocal(Base):
+    cname = "arch_cpu_local"
+
+    def impl(self):
+        self.use("returns this CPU's struct cpu, whose `current` is the (model) current thread")
+        self.set_ret(self.ctx.cpu)
+
+
 class NoOp(Base):
     text = "no effect on the modelled state"
 
@@ -214,12 +225,51 @@ class Kmalloc(Base):
         size = self.state.solver.max(n)
         if size > 1 << 20:
             size = 1 << 20
-        base = self.obj(f"kmalloc({'sym' if n.symbolic else n.concrete_value})", max(int(size), 1))
+        base = self.obj(f"{self.cname}({'sym' if n.symbolic else n.concrete_value})", max(int(size), 1))
+        self.base = base
         if n.symbolic:
             # the object is as large as this particular n
             self.state.globals["kmalloc_sym"] = tuple(self.state.globals.get("kmalloc_sym", ())) + ((base, n),)
         fail = self.fresh("kmalloc.fail", 1)
         self.set_ret(claripy.If(fail == 1, claripy.BVV(0, 64), claripy.BVV(base, 64)))
+
+
+class Kzalloc(Kmalloc):
+    cname = "kzalloc"
+
+    def impl(self):
+        super().impl()
+        self.use("the object is zero-filled")
+        n = self.arg(0)
+        ret = self.state.registers.load(RET_REG[self.state.arch.name])
+        if not n.symbolic and 0 < n.concrete_value <= 4096:
+            base = self.base
+            self.state.memory.store(base, claripy.BVV(0, 8 * n.concrete_value))
+            self.state.globals["kzalloc"] = tuple(self.state.globals.get("kzalloc", ())) + (
+                (base, n.concrete_value, ret),)
+
+
+class NewObject(Base):
+    """Returns NULL or a fresh object (fdtable_create/fdtable_clone...)."""
+    size = LAZY_SIZE
+
+    def impl(self):
+        self.use("returns NULL or a fresh object")
+        base = self.obj(f"{self.cname}()", self.size)
+        fail = self.fresh(f"k.{self.cname}_fail", 1)
+        self.set_ret(claripy.If(fail == 1, claripy.BVV(0, 64), claripy.BVV(base, 64)))
+
+
+class Strrchr(Base):
+    cname = "strrchr"
+
+    def impl(self):
+        s = self.arg(0)
+        self.use("returns NULL or a pointer into the string s[0..AX_PATH_MAX)")
+        off = self.fresh("k.strrchr_off")
+        self.state.add_constraints(claripy.ULT(off, abi_const("AX_PATH_MAX")))
+        none = self.fresh("k.strrchr_none", 1)
+        self.set_ret(claripy.If(none == 1, claripy.BVV(0, 64), s + off))
 
 
 class Fresh(Base):
@@ -241,8 +291,11 @@ class Status(Base):
         errs = _errs(self.errs)
         r = self.fresh(f"k.{self.cname}")
         self.state.add_constraints(_status(r, errs))
-        for i in self.outs:
-            ptr = self.obj(f"{self.cname} out{i}")
+        if self.new_files:
+            self.state.globals["new_files"] = tuple(self.state.globals.get("new_files", ())) + (
+                (self.cname, r, tuple(self.obj(f"{self.cname} out{i}") for i in self.outs)),)
+        for k, i in enumerate(self.outs):
+            ptr = self.state.globals["new_files"][-1][2][k] if self.new_files else self.obj(f"{self.cname} out{i}")
             self.store(self.arg(i), claripy.BVV(ptr, 64))
             if self.new_files:
                 # a new open file description holds exactly the caller's reference
@@ -335,7 +388,32 @@ class NoReturn(Base):
 
     def impl(self):
         self.use("does not return")
+        # remembered for the specifications (exit: the status passed down)
+        self.state.globals["noreturn"] = (self.cname, self.arg(0))
         self.exit(0)
+
+
+class WaitqSleep(Base):
+    """A sleep ends the path: after the wake-up the caller re-reads all the state
+    it looks at under its lock, which is the same computation from a kernel state
+    that the symbolic initial state already covers."""
+    NO_RET = True
+    cname = "waitq_sleep"
+
+    def impl(self):
+        self.use("sleeping ends the path: the loop iteration after a wake-up re-reads the state under the "
+                 "lock, i.e. it is a fresh call from an (arbitrary) kernel state the initial state covers")
+        self.state.globals["noreturn"] = (self.cname, self.arg(0))
+        self.exit(0)
+
+
+class FilePut(Base):
+    cname = "file_put"
+
+    def impl(self):
+        self.use("drops one reference (recorded for the open specification; the release is not modelled)")
+        self.state.globals["file_puts"] = tuple(self.state.globals.get("file_puts", ())) + (self.arg(0),)
+        self.set_ret(0)
 
 
 class Panic(Base):
@@ -365,6 +443,21 @@ class _MemOp(Base):
         ctx = self.ctx
         ctx.assume(f"{self.cname}: C semantics, symbolic lengths up to 4 KiB")
         _kernel_range(ctx, self.state, dst, n, f"{self.cname} destination")
+        if n.symbolic or dst.symbolic:
+            # A symbolic length or destination (a record appended to a bounce buffer)
+            # would be stored byte by byte at every possible address. _kernel_range
+            # proved [dst, dst+n) inside one object: when that is a small heap or
+            # data object, every byte of it becomes arbitrary instead (an
+            # over-approximation: values read back later are unconstrained).
+            reg = ctx.region_of(self.state, self.state.solver.eval(dst))
+            if reg is not None and reg[1] <= 4096 and reg[2] not in ("kernel stack", "user range") \
+                    and not reg[2].startswith(("fd table", "current ", "open file", "parent ", "child ")):
+                ctx.assume(f"{self.cname} with a symbolic length or destination: every byte of the destination "
+                           "object becomes arbitrary (over-approximation)")
+                lo, size, _ = reg
+                self.state.memory.store(lo, self.fresh(f"k.{self.cname}_havoc", 8 * size))
+                self.set_ret(dst)
+                return
         nmax = self.state.solver.max(n)
         if nmax > 4096:
             ctx.incomplete.append(f"{self.cname} with a length up to {nmax} (> 4 KiB) at 0x{self.state.addr:x}")
@@ -383,17 +476,23 @@ class _MemOp(Base):
 
 CONTRACTS = {
     "copy_from_user": CopyFromUser, "copy_to_user": CopyToUser, "strncpy_from_user": StrncpyFromUser,
-    "current_process": CurrentProcess, "current_thread": CurrentThread,
+    "current_process": CurrentProcess, "current_thread": CurrentThread, "arch_cpu_local": CpuLocal,
     "kmalloc": Kmalloc,
     "vfs_lookup_parent": VfsLookupParent, "vfs_getattr": VfsGetattr, "vfs_cwd_get": VfsCwdGet,
     "vfs_path_of": VfsPathOf, "vm_find_free": VmFindFree,
+    "kzalloc": Kzalloc, "strrchr": Strrchr,
+    "fdtable_clone": type("C_fdtable_clone", (NewObject,), {"cname": "fdtable_clone"}),
+    "fdtable_create": type("C_fdtable_create", (NewObject,), {"cname": "fdtable_create"}),
 }
-for _n in ("kfree", "spin_lock", "spin_unlock", "vnode_put", "file_put", "file_pos_unlock", "vfs_cwd_set",
+for _n in ("kfree", "spin_lock", "spin_unlock", "vnode_put", "file_pos_unlock", "vfs_cwd_set",
            "sched_yield", "arch_irq_restore", "waitq_wake_all", "kprintf", "vm_destroy", "arch_aspace_switch",
-           "arch_tf_init_user", "sched_wake", "bpf_proc_exec"):
+           "arch_tf_init_user", "sched_wake", "bpf_proc_exec", "fdtable_release", "bpf_run_hook",
+           "waitq_init"):
     CONTRACTS[_n] = _mk(NoOp, _n, text="no effect on the modelled state (locks, reference counts and "
                                            "printing are not modelled)")
 CONTRACTS["file_ref"] = _mk(Identity, "file_ref")
+CONTRACTS["file_put"] = FilePut
+CONTRACTS["waitq_sleep"] = WaitqSleep
 for _n, _t in (("file_pos_lock", "returns the (arbitrary) file offset"), ("arch_time_ns", "returns any time"),
                ("arch_irq_save", "returns arbitrary flags"), ("build_id_hex", "returns a string pointer"),
                ("arch_paging_mode", "returns a string pointer")):
@@ -405,17 +504,6 @@ CONTRACTS["sched_sleep_ns"] = _mk(Status, "sched_sleep_ns", errs=("EINTR",))
 CONTRACTS["proc_kill"] = _mk(Status, "proc_kill", errs=("ESRCH",))
 CONTRACTS["vm_unmap"] = _mk(VmCall, "vm_unmap", errs=("ENOMEM",))
 CONTRACTS["vm_map_anon"] = _mk(VmCall, "vm_map_anon", errs=("ENOMEM", "EEXIST"))
-
-
-class ProcWait(Base):
-    cname = "proc_wait"
-
-    def impl(self):
-        r = self.fresh("k.proc_wait")
-        self.state.add_constraints(_status(r, _errs(("EINVAL", "ECHILD", "EFAULT", "EINTR")), allow_pos=True))
-        self.use("returns a pid >= 0 or -EINVAL/-ECHILD/-EFAULT/-EINTR; writes the status only through "
-                 "copy_to_user (proc.c, not analysed here)")
-        self.set_ret(r)
 
 
 class BpfCmd(Base):
@@ -464,7 +552,7 @@ class Strlcpy(Base):
         self.set_ret(self.fresh("k.strlcpy_len"))
 
 
-CONTRACTS.update({"proc_wait": ProcWait, "bpf_cmd": BpfCmd, "snprintf": Snprintf, "strlcpy": Strlcpy})
+CONTRACTS.update({"bpf_cmd": BpfCmd, "snprintf": Snprintf, "strlcpy": Strlcpy})
 for _n in ("proc_spawn_user", "proc_execve", "thread_create_user", "proc_spawn_kernel"):
     CONTRACTS[_n] = _mk(ProcSpawn, _n)
 
@@ -525,7 +613,6 @@ LOCAL_CONTRACTS = {
     "args_from_user": _mk(Status, "args_from_user", errs="PROC",
                           text="(proc.c) returns 0 or -errno in @PROC; reads argv/envp only through "
                                "copy_from_user/strncpy_from_user, bounded by AX_ARGV_MAX/AX_ARG_MAX"),
-    "spawn_with_args": _mk(ProcSpawn, "spawn_with_args"),
     "load_program": LoadProgram,
     "thread_alloc": ThreadAlloc,
 }

@@ -52,6 +52,14 @@ def objects(elf: str) -> list[tuple[int, int, str]]:
     return _elf_symbols(elf)[1]
 
 
+def object_addr(elf: str, name: str) -> int | None:
+    """Address of the data symbol `name` (static ones included), or None."""
+    for a, _size, n in objects(elf):
+        if n == name:
+            return a
+    return None
+
+
 def func_at(elf: str, addr: int) -> str | None:
     for name, (a, sz) in functions(elf).items():
         if a == addr:
@@ -137,6 +145,7 @@ class Layouts:
     int_size: int
     file_size: int
     file_refcount: int
+    proc_extra: dict   # offsets of the process-tree fields (children, sibling, next, state, ...)
 
 
 @lru_cache(maxsize=None)
@@ -150,4 +159,7 @@ def layouts(elf: str) -> Layouts:
     return Layouts(p.sizeof, p.offsetof("pid"), p.offsetof("parent"), p.offsetof("fdt"), p.offsetof("vm"),
                    t.sizeof, t.offsetof("tid"), t.offsetof("proc"),
                    f.sizeof, f.offsetof("fd"), fd.strip().count or 0, p.member("pid").type.sizeof,
-                   fl.sizeof, fl.offsetof("refcount"))
+                   fl.sizeof, fl.offsetof("refcount"),
+                   {m: p.offsetof(m) for m in ("children", "sibling", "next", "state", "exit_status", "killed",
+                                               "fdt", "vm")}
+                   | {"cpu.current": ti.struct("cpu").offsetof("current"), "cpu.size": ti.struct("cpu").sizeof})

@@ -57,6 +57,10 @@ ARG_REGS = {"AMD64": ["rdi", "rsi", "rdx", "rcx", "r8", "r9"],
 RET_REG = {"AMD64": "rax", "AARCH64": "x0", "RISCV64": "a0"}
 TAINT_PREFIXES = ("arg", "user.")
 DISTINCT_FILES = {"close", "dup", "dup2", "open"}
+# handlers whose specification is about the process tree: the current process's
+# children list (and process_list) are explicit model objects
+PROC_TREE = {"waitpid", "spawn"}
+NCHILD = 3          # model children of the current process (waitpid)
 
 
 class EngineError(RuntimeError):
@@ -79,6 +83,7 @@ class Outcome:
     handler: elfinfo.Handler
     arch: str
     finals: list            # states that returned to RET_ADDR
+    exits: list             # states that ended in a noreturn callee (proc_exit, thread_exit...)
     findings: list[Finding]
     assumptions: list[str]
     incomplete: list[str]   # reasons the exploration is not exhaustive (=> UNKNOWN)
@@ -142,6 +147,7 @@ class Ctx:
         self.proc = OBJ_BASE
         self.thread = OBJ_BASE + OBJ_STRIDE
         self.fdt = OBJ_BASE + 2 * OBJ_STRIDE
+        self.cpu = OBJ_BASE + 9 * OBJ_STRIDE     # this CPU (struct cpu), for inlined current_thread()
         self.args = [claripy.BVS(f"arg{i}", 64, explicit_name=True) for i in range(6)]
         # fd table: slot i is either empty or holds an open file description. With
         # distinct_files (the fd-table specifications) slot i holds its own FILE_i
@@ -166,6 +172,17 @@ class Ctx:
         self.proc_parent = claripy.If(self.has_parent == 1, claripy.BVV(self.parent, 64), claripy.BVV(0, 64))
         self.proc_vm = claripy.BVS("proc.vm", 64, explicit_name=True)
         self.thread_tid = claripy.BVS("thread.tid", 8 * self.lay.int_size, explicit_name=True)
+        self.exits: list = []
+        # the process tree (waitpid/spawn specifications)
+        isz = 8 * self.lay.int_size
+        self.proc_children = claripy.BVS("proc.children", 64, explicit_name=True)
+        self.kids = [OBJ_BASE + (5 + i) * OBJ_STRIDE for i in range(NCHILD)]
+        self.nkids = claripy.BVS("proc.nchildren", 8, explicit_name=True)
+        self.kid_pid = [claripy.BVS(f"child{i}.pid", isz, explicit_name=True) for i in range(NCHILD)]
+        self.kid_state = [claripy.BVS(f"child{i}.state", isz, explicit_name=True) for i in range(NCHILD)]
+        self.kid_status = [claripy.BVS(f"child{i}.exit_status", isz, explicit_name=True) for i in range(NCHILD)]
+        self.proc_killed = claripy.BVS("proc.killed", 8, explicit_name=True)
+        self.next_id = None     # (address, initial value) of the pid counter (spawn)
         self._seen_findings: set = set()
 
     def assume(self, text: str) -> None:
@@ -176,8 +193,13 @@ class Ctx:
         sp_top = state.globals["sp_top"]
         regs = [(self.proc, self.lay.proc_size, "current process"),
                 (self.thread, self.lay.thread_size, "current thread"),
+                # the slot array first: an index computed from user input must stay inside it
+                (self.fdt + self.lay.fdt_fd, 8 * self.lay.fdt_nfd, "fd table slots"),
                 (self.fdt, self.lay.fdt_size, "fd table"),
                 (self.parent, self.lay.proc_size, "parent process"),
+                (self.cpu, self.lay.proc_extra["cpu.size"], "this CPU"),
+                *([(k, self.lay.proc_size, f"child process {i}") for i, k in enumerate(self.kids)]
+                  if self.handler.name == "waitpid" else []),
                 *[(f, self.lay.file_size, f"open file of fd {i}")
                   for i, f in enumerate(self.files if self.distinct_files else self.files[:1])],
                 (sp_top - STACK_SPAN, STACK_SPAN + 0x100, "kernel stack")]
@@ -259,26 +281,118 @@ class LazyObjects(SimConcretizationStrategy):
         state = memory.state
         if tainted(addr):
             return None
-        vals = state.solver.eval_upto(addr, 17)
-        if len(vals) == 1:
-            return vals
-        if all(self.ctx.region_of(state, v) is not None and v >= OBJ_BASE or v == 0 for v in vals) \
-                and len(vals) <= 16:
-            return [v for v in vals if v != 0] if len(vals) > 1 and 0 in vals and \
-                not state.solver.satisfiable(extra_constraints=[addr == 0]) else vals
         base, off = split_base(addr)
         lazy = state.globals.get("lazy", {})
         k = base.hash()
         if k in lazy:
+            # bound before on this path (the constraint base == object is already in it)
             return [lazy[k] + off]
+        # one value? (two queries instead of enumerating up to 17 solutions)
+        v = state.solver.eval(addr)
+        if not state.solver.satisfiable(extra_constraints=[addr != v]):
+            return [v]
         r = self.ctx.new_region(state, LAZY_SIZE, f"object at {_short(base, 60)}")
-        if not state.solver.satisfiable(extra_constraints=[base == r]):
+        if state.solver.satisfiable(extra_constraints=[base == r]):
+            if state.solver.satisfiable(extra_constraints=[base == 0]):
+                self.ctx.assume("kernel pointers loaded from kernel state and dereferenced are valid (non-NULL, "
+                                "distinct objects of at most 16 KiB): the kernel's data-structure invariant")
+            state.globals["lazy"] = {**lazy, k: r}
+            return [r + off]
+        # a few known objects (not an if-then-else of constants, which Syntactic handles)
+        vals = state.solver.eval_upto(addr, 17)
+        if all(self.ctx.region_of(state, v) is not None and v >= OBJ_BASE or v == 0 for v in vals) \
+                and len(vals) <= 16:
+            return [v for v in vals if v != 0] if len(vals) > 1 and 0 in vals and \
+                not state.solver.satisfiable(extra_constraints=[addr == 0]) else vals
+        return None
+
+
+MAX_LEAVES = 256
+
+
+def _leaves(e, memo: dict):
+    """Every value a pointer expression can take, read off its syntax, when it is
+    an if-then-else tree of constants (a table entry selected by an index, a
+    choice among model objects) plus constant offsets; None otherwise. The set is
+    complete by construction, so returning it loses no behaviour (values that
+    the path condition excludes only add dead branches to the load)."""
+    if not e.symbolic:
+        return frozenset((e.concrete_value,))
+    k = e.hash()
+    if k in memo:
+        return memo[k]
+    out = None
+    if e.op == "If":
+        a, b = _leaves(e.args[1], memo), _leaves(e.args[2], memo)
+        if a is not None and b is not None and len(a | b) <= MAX_LEAVES:
+            out = a | b
+    elif e.op == "__add__":
+        acc = frozenset((0,))
+        mask = (1 << e.size()) - 1
+        for x in e.args:
+            lx = _leaves(x, memo)
+            if lx is None or len(acc) * len(lx) > MAX_LEAVES:
+                acc = None
+                break
+            acc = frozenset((u + v) & mask for u in acc for v in lx)
+        out = acc
+    memo[k] = out
+    return out
+
+
+def _stride(e) -> int:
+    """The step between the values of an indexed address `base + i*scale`."""
+    if e.op == "__add__":
+        ss = [_stride(x) for x in e.args if x.symbolic]
+        return min(ss) if len(ss) == 1 else 1
+    if e.op == "__lshift__" and not e.args[1].symbolic:
+        return 1 << min(e.args[1].concrete_value, 12)
+    if e.op == "__mul__":
+        cs = [x.concrete_value for x in e.args if not x.symbolic]
+        return cs[0] if len(cs) == 1 and 0 < cs[0] <= 4096 else 1
+    return 1
+
+
+class Syntactic(SimConcretizationStrategy):
+    """Cheap exact concretization before the solver-heavy strategies:
+    * an if-then-else tree of object addresses (every fd-table entry holds one of
+      a few known descriptions): its leaves, without any solver call;
+    * an index into one known object (fdt->fd[fd] with fd bounded by a check on
+      the path): every `stride`-spaced address in the object, after ONE query
+      proving the address cannot leave it (instead of enumerating the solutions
+      one solver call at a time, each with the whole path condition)."""
+
+    def __init__(self, ctx: Ctx):
+        super().__init__()
+        self.ctx = ctx
+        self.memo: dict = {}
+
+    def _concretize(self, memory, addr, **kwargs):
+        lv = _leaves(addr, self.memo)
+        if lv is not None and len(lv) > 1:
+            return sorted(lv)
+        state = memory.state
+        if lv is not None:
             return None
-        if state.solver.satisfiable(extra_constraints=[base == 0]):
-            self.ctx.assume("kernel pointers loaded from kernel state and dereferenced are valid (non-NULL, "
-                            "distinct objects of at most 16 KiB): the kernel's data-structure invariant")
-        state.globals["lazy"] = {**lazy, k: r}
-        return [r + off]
+        try:
+            a = state.solver.eval(addr, **kwargs)
+        except Exception:
+            return None
+        reg = self.ctx.region_of(state, a)
+        if reg is None or reg[2] == "user range":
+            return None
+        lo, size, _name = reg
+        st = _stride(addr)
+        if size // st > 512:
+            return None
+        out = claripy.Or(claripy.ULT(addr, lo), claripy.UGE(addr, lo + size))
+        if st > 1:
+            out = claripy.Or(out, ((addr - a) & (st - 1)) != 0) if st & (st - 1) == 0 else \
+                claripy.Or(out, claripy.URem(addr - a, st) != 0)
+        if state.solver.satisfiable(extra_constraints=[out, *kwargs.get("extra_constraints", ())]):
+            return None
+        first = lo + (a - lo) % st
+        return list(range(first, lo + size, st))
 
 
 class Fallback(SimConcretizationStrategy):
@@ -376,9 +490,12 @@ def explore(elf: str, arch: str, handler: elfinfo.Handler, *, loop_bound: int = 
     state.memory.store(ctx.proc + lay.proc_fdt, claripy.BVV(ctx.fdt, 64), endness=end)
     state.memory.store(ctx.thread + lay.thread_tid, ctx.thread_tid, endness=end)
     state.memory.store(ctx.thread + lay.thread_proc, claripy.BVV(ctx.proc, 64), endness=end)
+    state.memory.store(ctx.cpu + lay.proc_extra["cpu.current"], claripy.BVV(ctx.thread, 64), endness=end)
     for i, s in enumerate(ctx.fd_syms):
         state.memory.store(ctx.fdt + lay.fdt_fd + 8 * i, s, endness=end)
     state.memory.store(ctx.parent + lay.proc_pid, ctx.parent_pid, endness=end)
+    if handler.name in PROC_TREE:
+        _proc_tree(ctx, state)
     if not ctx.distinct_files:
         ctx.assume("fd table: every slot is open or every slot is empty, and all open slots refer to one "
                    "description with symbolic contents (sufficient for a handler that looks up one fd; "
@@ -392,8 +509,9 @@ def explore(elf: str, arch: str, handler: elfinfo.Handler, *, loop_bound: int = 
                           claripy.SGT(ctx.parent_pid, 0))
     ctx.assume("invariant: pids and tids are > 0; every open fd-table slot holds an open file "
                "description whose reference count is >= 1 (the table's reference)")
-    state.memory.read_strategies = [LazyObjects(ctx), SimConcretizationStrategyRange(0x2000), Fallback(ctx)]
-    state.memory.write_strategies = [LazyObjects(ctx), SimConcretizationStrategyRange(0x2000), Fallback(ctx)]
+    syn = Syntactic(ctx)
+    state.memory.read_strategies = [syn, LazyObjects(ctx), SimConcretizationStrategyRange(0x2000), Fallback(ctx)]
+    state.memory.write_strategies = [syn, LazyObjects(ctx), SimConcretizationStrategyRange(0x2000), Fallback(ctx)]
     _install_breakpoints(ctx, state)
     state.globals["visits"] = {}
 
@@ -447,11 +565,66 @@ def explore(elf: str, arch: str, handler: elfinfo.Handler, *, loop_bound: int = 
         sm.errored.clear()
         for s in list(getattr(sm, "deadended", [])):
             sm.deadended.remove(s)
-            if s.addr == RET_ADDR or (s.history.jump_target is not None and not s.history.jump_target.symbolic
+            if s.globals.get("noreturn") is not None:
+                ctx.exits.append(s)
+            elif s.addr == RET_ADDR or (s.history.jump_target is not None and not s.history.jump_target.symbolic
                                        and s.solver.eval(s.history.jump_target) == RET_ADDR):
                 finals.append(s)
-    return Outcome(handler, arch, finals, ctx.findings, list(ctx.assumptions), ctx.incomplete,
+    return Outcome(handler, arch, finals, ctx.exits, ctx.findings, list(ctx.assumptions), ctx.incomplete,
                    sorted(ctx.executed), sorted(ctx.hooked), time.monotonic() - t0, ctx.args, ctx)
+
+
+def _proc_tree(ctx: Ctx, state) -> None:
+    """The current process's children (waitpid, spawn). For waitpid: a list of
+    0..NCHILD model processes c0 -> c1 -> ... linked through `sibling`, each with
+    symbolic pid (> 0, pairwise distinct), state and exit status; process_list
+    holds the same processes linked through `next`. For spawn: `children` is an
+    arbitrary pointer (the new child must be put in front of it) and the pid
+    counter `next_id` is symbolic."""
+    lay, end = ctx.lay, state.arch.memory_endness
+    proc_off = lambda f: lay.proc_extra[f]   # noqa: E731
+    isz = 8 * lay.int_size
+    if ctx.handler.name == "spawn":
+        state.memory.store(ctx.proc + proc_off("children"), ctx.proc_children, endness=end)
+        nid = elfinfo.object_addr(ctx.elf, "next_id")
+        if nid is not None:
+            v = claripy.BVS("next_id", isz, explicit_name=True)
+            ctx.next_id = (nid, v)
+            state.memory.store(nid, v, endness=end)
+            state.add_constraints(claripy.SGE(v, 1))
+            ctx.assume("invariant: the pid counter next_id is >= 1 (fewer than INT_MAX pids were ever "
+                       "handed out: pids do not wrap around)")
+        pl = elfinfo.object_addr(ctx.elf, "process_list")
+        if pl is not None:
+            state.memory.store(pl, claripy.BVS("process_list", 64, explicit_name=True), endness=end)
+        ctx.assume("spawn: the parent's children list, process_list and the pid counter are arbitrary "
+                   "(symbolic) kernel state")
+        return
+    k = ctx.nkids
+    state.add_constraints(claripy.ULE(k, NCHILD))
+    head = claripy.BVV(0, 64)
+    for i in reversed(range(NCHILD)):
+        head = claripy.If(claripy.UGT(k, i), claripy.BVV(ctx.kids[i], 64), claripy.BVV(0, 64))
+        nxt = (claripy.If(claripy.UGT(k, i + 1), claripy.BVV(ctx.kids[i + 1], 64), claripy.BVV(0, 64))
+               if i + 1 < NCHILD else claripy.BVV(0, 64))
+        c = ctx.kids[i]
+        state.memory.store(c + lay.proc_pid, ctx.kid_pid[i], endness=end)
+        state.memory.store(c + proc_off("state"), ctx.kid_state[i], endness=end)
+        state.memory.store(c + proc_off("exit_status"), ctx.kid_status[i], endness=end)
+        state.memory.store(c + proc_off("sibling"), nxt, endness=end)
+        state.memory.store(c + proc_off("next"), nxt, endness=end)
+        state.memory.store(c + lay.proc_parent, claripy.BVV(ctx.proc, 64), endness=end)
+        state.add_constraints(claripy.SGT(ctx.kid_pid[i], 0))
+        for j in range(i):
+            state.add_constraints(ctx.kid_pid[i] != ctx.kid_pid[j])
+    state.memory.store(ctx.proc + proc_off("children"), head, endness=end)
+    state.memory.store(ctx.proc + proc_off("killed"), ctx.proc_killed)
+    state.add_constraints(claripy.ULE(ctx.proc_killed, 1))     # a C bool is 0 or 1
+    pl = elfinfo.object_addr(ctx.elf, "process_list")
+    if pl is not None:
+        state.memory.store(pl, head, endness=end)
+    ctx.assume(f"waitpid: the caller has 0..{NCHILD} children (pids > 0, pairwise distinct; state and exit "
+               "status arbitrary), linked through `sibling` and also forming process_list")
 
 
 # ---------------------------------------------------------------------------

@@ -73,6 +73,30 @@ CATALOGUE = [
            "if (pid <= 0 || pid > 0x7fffffff)\n\t\treturn pid == 0 || pid < -1 ? -EINVAL : -ESRCH;",
            "if (pid <= 0 || pid > 0x7fffffff)\n\t\treturn pid;",
            ("kill",), "a negative pid returned as the result (not an errno)"),
+    Mutant("open-min-fd", "fs/syscalls.c",
+           "\tfd = fd_install(fdt, f, 0);\n\tif (fd < 0)\n\t\tfile_put(f);",
+           "\tfd = fd_install(fdt, f, 1);\n\tif (fd < 0)\n\t\tfile_put(f);",
+           ("open",), "open installs the new description above fd 0 (not the lowest free slot)"),
+    Mutant("open-leak", "fs/syscalls.c",
+           "\tfd = fd_install(fdt, f, 0);\n\tif (fd < 0)\n\t\tfile_put(f);",
+           "\tfd = fd_install(fdt, f, 0);",
+           ("open",), "open keeps the new description when the fd table is full (reference leak)"),
+    Mutant("exit-status-mask", "proc/sys_proc.c",
+           "proc_exit(W_EXITCODE((int)(status & 0xff), 0));",
+           "proc_exit(W_EXITCODE((int)status, 0));",
+           ("exit",), "exit passes the whole argument down instead of its low 8 bits"),
+    Mutant("spawn-parent", "proc/proc.c",
+           "\tp->parent = parent;\n\tif (parent) {",
+           "\tp->parent = init_process;\n\tif (parent) {",
+           ("spawn",), "spawn makes init the new child's parent instead of the caller"),
+    Mutant("waitpid-reap-alive", "proc/proc.c",
+           "\t\t\t\tif (c->state == PROC_ZOMBIE) {\n\t\t\t\t\tint status = c->exit_status;",
+           "\t\t\t\tif (c->state != 0) {\n\t\t\t\t\tint status = c->exit_status;",
+           ("waitpid",), "waitpid reaps a child that is still alive"),
+    Mutant("waitpid-null-status", "proc/proc.c",
+           "if (ustatus && copy_to_user(ustatus, &status, sizeof(status))) {",
+           "if (copy_to_user(ustatus, &status, sizeof(status))) {",
+           ("waitpid",), "waitpid copies the status out even when the status pointer is NULL"),
 ]
 
 
@@ -88,15 +112,16 @@ def _make_vars(arch: str, profile: str = "embedded") -> dict[str, str]:
     return vals
 
 
-def build_patched(arch: str, file: str, text: str, tag: str) -> Path:
+def build_patched(arch: str, file: str, text: str, tag: str, out_root: Path | None = None) -> Path:
     """Compile `text` as kernel/<file> with the kernel's flags and link it with the
-    other objects of build/<arch>-embedded into a separate ELF (cached by content)."""
+    other objects of build/<arch>-embedded into a separate ELF (cached by content)
+    under `out_root` (default build/prove-syscalls/mutants)/<arch>-<tag>-<hash>."""
     base = ROOT / "build" / f"{arch}-embedded"
     objdir = base / "obj"
     if not (base / "axiom.elf").exists():
         raise MutantError(f"build/{arch}-embedded does not exist: build the kernel first")
     h = hashlib.sha256((file + text + str((base / "axiom.elf").stat().st_mtime_ns)).encode()).hexdigest()[:12]
-    out = ROOT / "build" / "prove-syscalls" / "mutants" / f"{arch}-{tag}-{h}"
+    out = (out_root or ROOT / "build" / "prove-syscalls" / "mutants") / f"{arch}-{tag}-{h}"
     elf = out / "axiom.elf"
     if elf.exists():
         return elf
@@ -159,6 +184,15 @@ def run_mutants(arches: list[str], jobs: int = 1, console=None, names: list[str]
                               + (f" — by {', '.join(results[-1]['by'])}" if caught else ""))
     total = len(results)
     caught = sum(r["status"] == "CAUGHT" for r in results)
+    per_arch = {}
+    for arch in arches:
+        rs = [r for r in results if r["arch"] == arch]
+        c = sum(r["status"] == "CAUGHT" for r in rs)
+        per_arch[arch] = {"total": len(rs), "caught": c, "share": round(c / len(rs), 3) if rs else 0.0,
+                          "missed": [r["mutant"] for r in rs if r["status"] != "CAUGHT"]}
     if console is not None:
+        for arch, v in per_arch.items():
+            console.print(f"{arch}: {v['caught']}/{v['total']} mutants caught ({100 * v['share']:.0f} %)")
         console.print(f"{caught}/{total} mutants caught")
-    return {"total": total, "caught": caught, "share": (caught / total) if total else 0.0, "mutants": results}
+    return {"total": total, "caught": caught, "share": (caught / total) if total else 0.0, "per_arch": per_arch,
+            "mutants": results}

@@ -118,3 +118,61 @@ def test_full_matrix_without_slow_ops(cache):
     bad = [(r["op"], r["arch"], r["check"], r["status"], r.get("detail", "")[:120]) for r in rows
            if r["status"] != "PROVED"]
     assert not bad, bad
+
+
+# --- shifts: operators through bpf_tnum_shift_union's contract, and the contract itself
+
+def _mutant(name: str) -> tuple[list[str], dict[str, str]]:
+    from axiomdbg.prove import mutants
+
+    m = next(m for m in mutants.CATALOGUE if m.name == name)
+    ov = mutants.apply(m)
+    assert ov is not None, f"mutant {name} no longer applies"
+    return list(m.ops), ov
+
+
+def test_shift_operators_prove_with_the_union_contract(cache):
+    """The shift operators' tnum comes from bpf_tnum_shift_union, replaced by
+    its contract (the extraction records the call; before, the inlined
+    64-iteration loop exhausted the symbolic execution budget)."""
+    rows = _run(["x86_64"], ["rsh64", "lsh32", "rsh32"])
+    assert rows and all(r["status"] == "PROVED" for r in rows), rows
+
+
+def test_arsh64_smin_mutant_is_caught(cache):
+    ops, ov = _mutant("arsh64-smin")
+    rows = _run(["x86_64"], ops, overrides=ov, use_cache=False)
+    assert any(r["status"] == "UNSOUND" and "s64" in r["counterexample"]["violated"] for r in rows), rows
+
+
+def test_shift_union_range_mutant_is_caught(cache):
+    """An off-by-one in the union's range of amounts breaks the contract the
+    shift operators rest on: the tnum_shift_union obligation must fail."""
+    ops, ov = _mutant("shift-union-range")
+    rows = _run(["x86_64"], ops, overrides=ov, use_cache=False)
+    assert rows and all(r["status"] == "UNSOUND" for r in rows), rows
+
+
+@pytest.mark.slow
+def test_shift_union_sext32_mutant_is_caught_on_arsh32_only(cache):
+    ops, ov = _mutant("shift-union-sext32")
+    rows = _run(["riscv64"], ops, overrides=ov, use_cache=False)
+    assert {r["check"]: r["status"] for r in rows} == {"lsh": "PROVED", "rsh": "PROVED", "arsh64": "PROVED",
+                                                       "arsh32": "UNSOUND"}, rows
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch", ARCHES)
+def test_shift_union_contract_proves(arch, cache):
+    rows = _run([arch], ["tnum_shift_union"])
+    assert [r["check"] for r in rows] == list(runner.SHIFT_UNION_CHECKS), rows
+    assert all(r["status"] == "PROVED" for r in rows), rows
+
+
+@pytest.mark.slow
+def test_all_shift_operators_prove_and_agree(cache):
+    rows = _run(list(ARCHES), ["tnum_shift_union", "lsh64", "lsh32", "rsh64", "rsh32", "arsh64", "arsh32"],
+                agree=True)
+    bad = [(r["op"], r["arch"], r["check"], r["status"], r.get("detail", "")[:120]) for r in rows
+           if r["status"] != "PROVED"]
+    assert not bad, bad
