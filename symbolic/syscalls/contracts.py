@@ -238,9 +238,9 @@ class Kzalloc(Kmalloc):
     cname = "kzalloc"
 
     def impl(self):
+        n = self.arg(0)     # before the result overwrites it (x0/a0 are argument and result)
         super().impl()
         self.use("the object is zero-filled")
-        n = self.arg(0)
         ret = self.state.registers.load(RET_REG[self.state.arch.name])
         if not n.symbolic and 0 < n.concrete_value <= 4096:
             base = self.base

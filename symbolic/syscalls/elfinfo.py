@@ -52,11 +52,27 @@ def objects(elf: str) -> list[tuple[int, int, str]]:
     return _elf_symbols(elf)[1]
 
 
-def object_addr(elf: str, name: str) -> int | None:
-    """Address of the data symbol `name` (static ones included), or None."""
-    for a, _size, n in objects(elf):
-        if n == name:
-            return a
+@lru_cache(maxsize=None)
+def object_addr(elf: str, name: str, source: str | None = None) -> int | None:
+    """Address of the data symbol `name` (static ones included), or None. With
+    `source` (e.g. "proc.c") only a symbol of that translation unit counts (the
+    STT_FILE symbol before a group of local symbols names it): several files
+    may have a static of the same name."""
+    from elftools.elf.elffile import ELFFile
+
+    with open(elf, "rb") as fh:
+        st = ELFFile(fh).get_section_by_name(".symtab")
+        cur = None
+        for sym in st.iter_symbols():
+            t = sym["st_info"]["type"]
+            if t == "STT_FILE":
+                cur = sym.name
+                continue
+            if t != "STT_OBJECT" or sym.name != name:
+                continue
+            if source is None or sym["st_info"]["bind"] != "STB_LOCAL" or \
+                    (cur is not None and cur.rsplit("/", 1)[-1] == source):
+                return sym["st_value"]
     return None
 
 
@@ -148,6 +164,14 @@ class Layouts:
     proc_extra: dict   # offsets of the process-tree fields (children, sibling, next, state, ...)
 
 
+def _has_member(st, name: str) -> bool:
+    try:
+        st.offsetof(name)
+        return True
+    except Exception:
+        return False
+
+
 @lru_cache(maxsize=None)
 def layouts(elf: str) -> Layouts:
     from axiomdbg.core.dwarf import TypeIndex
@@ -162,4 +186,5 @@ def layouts(elf: str) -> Layouts:
                    fl.sizeof, fl.offsetof("refcount"),
                    {m: p.offsetof(m) for m in ("children", "sibling", "next", "state", "exit_status", "killed",
                                                "fdt", "vm")}
-                   | {"cpu.current": ti.struct("cpu").offsetof("current"), "cpu.size": ti.struct("cpu").sizeof})
+                   | {"cpu.current": ti.struct("cpu").offsetof("current"), "cpu.size": ti.struct("cpu").sizeof}
+                   | {m: p.offsetof(m) for m in ("threads_unfreed",) if _has_member(p, m)})

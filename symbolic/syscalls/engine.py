@@ -586,7 +586,7 @@ def _proc_tree(ctx: Ctx, state) -> None:
     isz = 8 * lay.int_size
     if ctx.handler.name == "spawn":
         state.memory.store(ctx.proc + proc_off("children"), ctx.proc_children, endness=end)
-        nid = elfinfo.object_addr(ctx.elf, "next_id")
+        nid = elfinfo.object_addr(ctx.elf, "next_id", "proc.c")
         if nid is not None:
             v = claripy.BVS("next_id", isz, explicit_name=True)
             ctx.next_id = (nid, v)
@@ -594,7 +594,7 @@ def _proc_tree(ctx: Ctx, state) -> None:
             state.add_constraints(claripy.SGE(v, 1))
             ctx.assume("invariant: the pid counter next_id is >= 1 (fewer than INT_MAX pids were ever "
                        "handed out: pids do not wrap around)")
-        pl = elfinfo.object_addr(ctx.elf, "process_list")
+        pl = elfinfo.object_addr(ctx.elf, "process_list", "proc.c")
         if pl is not None:
             state.memory.store(pl, claripy.BVS("process_list", 64, explicit_name=True), endness=end)
         ctx.assume("spawn: the parent's children list, process_list and the pid counter are arbitrary "
@@ -602,9 +602,9 @@ def _proc_tree(ctx: Ctx, state) -> None:
         return
     k = ctx.nkids
     state.add_constraints(claripy.ULE(k, NCHILD))
-    head = claripy.BVV(0, 64)
-    for i in reversed(range(NCHILD)):
-        head = claripy.If(claripy.UGT(k, i), claripy.BVV(ctx.kids[i], 64), claripy.BVV(0, 64))
+    # child i is on the list iff i < k; c_i's successor is c_(i+1) iff i+1 < k
+    head = claripy.If(claripy.UGT(k, 0), claripy.BVV(ctx.kids[0], 64), claripy.BVV(0, 64))
+    for i in range(NCHILD):
         nxt = (claripy.If(claripy.UGT(k, i + 1), claripy.BVV(ctx.kids[i + 1], 64), claripy.BVV(0, 64))
                if i + 1 < NCHILD else claripy.BVV(0, 64))
         c = ctx.kids[i]
@@ -614,17 +614,23 @@ def _proc_tree(ctx: Ctx, state) -> None:
         state.memory.store(c + proc_off("sibling"), nxt, endness=end)
         state.memory.store(c + proc_off("next"), nxt, endness=end)
         state.memory.store(c + lay.proc_parent, claripy.BVV(ctx.proc, 64), endness=end)
+        if "threads_unfreed" in lay.proc_extra:
+            # proc_wait spins until another CPU has freed the reaped child's thread stacks;
+            # assumed to terminate, so the path that finds them freed stands for every one
+            state.memory.store(c + proc_off("threads_unfreed"), claripy.BVV(0, isz), endness=end)
         state.add_constraints(claripy.SGT(ctx.kid_pid[i], 0))
         for j in range(i):
             state.add_constraints(ctx.kid_pid[i] != ctx.kid_pid[j])
     state.memory.store(ctx.proc + proc_off("children"), head, endness=end)
     state.memory.store(ctx.proc + proc_off("killed"), ctx.proc_killed)
     state.add_constraints(claripy.ULE(ctx.proc_killed, 1))     # a C bool is 0 or 1
-    pl = elfinfo.object_addr(ctx.elf, "process_list")
+    pl = elfinfo.object_addr(ctx.elf, "process_list", "proc.c")
     if pl is not None:
         state.memory.store(pl, head, endness=end)
     ctx.assume(f"waitpid: the caller has 0..{NCHILD} children (pids > 0, pairwise distinct; state and exit "
-               "status arbitrary), linked through `sibling` and also forming process_list")
+               "status arbitrary), linked through `sibling` and also forming process_list; the wait for a reaped "
+               "child's thread stacks (threads_unfreed, cleared by another CPU's sched_reap) terminates: "
+               "modelled as already freed (threads_unfreed = 0), the path every spinning one ends like")
 
 
 # ---------------------------------------------------------------------------

@@ -260,7 +260,7 @@ def _waitpid_spec(ctx: Ctx, state, nr):
 
     ch_same, ch_removed = links("sibling", ctx.proc + po["children"])
     from .elfinfo import object_addr
-    pl = object_addr(ctx.elf, "process_list")
+    pl = object_addr(ctx.elf, "process_list", "proc.c")
     pl_same, pl_removed = links("next", pl) if pl is not None else (claripy.true(), claripy.true())
     same, removed = claripy.And(ch_same, pl_same), claripy.And(ch_removed, pl_removed)
     killed = ctx.proc_killed != 0
