@@ -12,9 +12,11 @@ What is compared, exactly (docs/proofs.md, "Precision"):
   making every other bit known 0: ``low`` = bits W-1..0 (add, sub, mul, and,
   or, xor, lshift, union, intersect), ``high64`` = bits 63..64-W (rshift,
   arshift64: so that the sign bit is one of the W bits), ``high32`` = bits
-  31..32-W (arshift32). The embedding is a bit placement, so
+  31..32-W (arshift32); the *_union operators (bpf_tnum_shift_union, when
+  tnum.c has it) like their shift. The embedding is a bit placement, so
   gamma(embed(t)) = embed(gamma_W(t)). Binary operators get every pair (9^W);
-  shifts get every tnum with every shift amount of `shift_amounts(W)`.
+  shifts get every tnum with every shift amount of `shift_amounts(W)`;
+  shift unions every tnum with every range of `shift_ranges(W)`.
 * **Concrete operation.** RFC 9669 semantics of model.ALU2 on the embedded
   64-bit values (add64, sub64, ...; arsh32 for arshift32), so carries beyond
   bit W-1 (add), borrows into the high bits (sub), the double-width product
@@ -30,7 +32,7 @@ What is compared, exactly (docs/proofs.md, "Precision"):
   outside V is constant (= r1's bit), so opt = (r1 & ~V, V).
 * **Implementation's result** impl(a, b): the extracted term (every angr path,
   combined as if-then-else over the path conditions) evaluated on the
-  embedded inputs; every pair must be covered by exactly the paths' union.
+  embedded inputs; every input must be covered by some path.
 * **Verdicts per pair**: sound iff gamma(opt) is a subset of gamma(impl)
   (equivalently: every concrete result is in impl); optimal iff sound and
   impl == opt; bits lost = popcount(impl.mask & ~opt.mask) over 64 bits.
@@ -644,7 +646,8 @@ def _text(reports: list[Report], console) -> None:
                               f"    a={e['a']['trits']} {b}: impl {e['impl']['trits']} misses results of "
                               f"optimal {e['optimal']['trits']}")
     console.print(f"[dim]inputs: every well-formed {w}-bit tnum (pair), embedded in 64 bits "
-                  f"(low bits; rshift/arshift64: bits 63..{64 - w}, arshift32: bits 31..{32 - w}); "
+                  f"(low bits; rshift, arshift64 and their unions: bits 63..{64 - w}; arshift32 and its "
+                  f"union: bits 31..{32 - w}); shift amounts {{0..{w + 1}, 63 (31)}}; "
                   "outputs compared on all 64 bits. Targets: " + "; ".join(sorted({r.target for r in reports})) + "[/]")
 
 

@@ -13,15 +13,12 @@ from __future__ import annotations
 import itertools
 import json
 import random
-from pathlib import Path
 
 import pytest
-import z3
 
 from axiomdbg.prove import precision as P
-from axiomdbg.prove.targets import BPF_DIR, build_standalone, resolve
+from axiomdbg.prove.targets import BPF_DIR, resolve
 
-ROOT = Path(__file__).resolve().parents[2]
 M = (1 << 64) - 1
 M32 = (1 << 32) - 1
 
