@@ -150,7 +150,7 @@ def verifier(
                                            "this run, --jobs CPUs), auto, HOST:PORT or ray://HOST:PORT"),
     skip_slow: bool = typer.Option(False, "--skip-slow",
                                    help="leave out the operators that do not finish in the CI budget "
-                                        "(shifts, signed mul/div/mod; see docs/proofs.md)"),
+                                        "(runner.SLOW_OPS: signed division; see docs/proofs.md)"),
     reproducers: bool = typer.Option(True, "--reproducers/--no-reproducers",
                                      help="turn UNSOUND results into eBPF reproducer programs"),
     replay_qemu: bool = typer.Option(False, "--replay-qemu",

@@ -111,17 +111,45 @@ def rv_divrem(name: str, a, b):
     return r.sign_extend(32) if n == 32 else r
 
 
+# RISC-V register shifts: VEX (angr 9.2) lifts sll/srl/sra (and the 32-bit
+# *w forms) as a shift by the whole rs2 register, but the ISA uses only its low
+# 6 bits (5 for the *w forms): `sll` of 5 by 65 gave 0 instead of 10. Compilers
+# rely on the hardware masking (bpf_tnum_lshift's `shift &= 63` compiles to a
+# bare `sll`), so riscv64 disagreed with the other arches for shift amounts >= 64.
+# Hooked like the divisions, with the ISA manual's semantics.
+_RV_SHIFT = {(0x33, 1, 0): "sll", (0x33, 5, 0): "srl", (0x33, 5, 0x20): "sra",
+             (0x3B, 1, 0): "sllw", (0x3B, 5, 0): "srlw", (0x3B, 5, 0x20): "sraw"}
+
+
+def rv_shift(name: str, a, b):
+    """RV64I semantics of the register shift `name` on 64-bit register values."""
+    if name.endswith("w"):
+        x, amt = a[31:0], (b & 31)[31:0]
+    else:
+        x, amt = a, b & 63
+    if name.startswith("sll"):
+        r = x << amt
+    elif name.startswith("srl"):
+        r = x.LShR(amt)
+    else:
+        r = x >> amt   # claripy >> is arithmetic
+    return r.sign_extend(32) if name.endswith("w") else r
+
+
 def _rv_hook(name: str, rd: int, rs1: int, rs2: int):
+    sem = rv_shift if name in _RV_SHIFT.values() else rv_divrem
+
     def hook(state):
         a = state.registers.load(f"x{rs1}") if rs1 else claripy.BVV(0, 64)
         b = state.registers.load(f"x{rs2}") if rs2 else claripy.BVV(0, 64)
         if rd:
-            state.registers.store(f"x{rd}", rv_divrem(name, a, b))
+            state.registers.store(f"x{rd}", sem(name, a, b))
     return hook
 
 
 def hook_riscv_divrem(p: angr.Project) -> int:
-    """Hook every RV64 M div/rem instruction inside the ELF's functions."""
+    """Hook every RV64 M div/rem and every RV64I register shift instruction
+    inside the ELF's functions (both mis-lifted by VEX, see above)."""
     mem = p.loader.memory
     n = 0
     for sym in p.loader.main_object.symbols:
@@ -141,9 +169,9 @@ def hook_riscv_divrem(p: angr.Project) -> int:
                 break
             w = int.from_bytes(code[i:i + 4], "little")
             op, f3, f7 = w & 0x7F, (w >> 12) & 7, w >> 25
-            if f7 == 1 and (op, f3) in _RV_DIVREM and not p.is_hooked(a + i):
-                p.hook(a + i, _rv_hook(_RV_DIVREM[(op, f3)], (w >> 7) & 31, (w >> 15) & 31, (w >> 20) & 31),
-                       length=4)
+            name = _RV_DIVREM.get((op, f3)) if f7 == 1 else _RV_SHIFT.get((op, f3, f7))
+            if name is not None and not p.is_hooked(a + i):
+                p.hook(a + i, _rv_hook(name, (w >> 7) & 31, (w >> 15) & 31, (w >> 20) & 31), length=4)
                 n += 1
             i += 4
     return n

@@ -4,7 +4,7 @@ Z3 proves a query by bit-blasting it; a 64-bit (or, from x86's `div`, 128-bit)
 divider or multiplier becomes thousands of adders, and facts such as "x / y
 grows with x" then cost CDCL minutes. The obligations of div/mod/mul do not
 need the circuits, only a few arithmetic facts about them. So, before the
-precise query, the query is rewritten in two steps.
+precise query, the query is rewritten in three steps.
 
 1. Exact rewrites (equivalences; nothing is lost):
 
@@ -36,21 +36,30 @@ precise query, the query is rewritten in two steps.
                      pairwise: b1, b2 != 0, a1 <= a2, b1 >= b2 -> q1 <= q2
   urem  r = a % b :  b = 0 -> r = a;  b != 0 -> r < b;  r <= a;  a < b -> r = a
   mul   p = a * b :  a or b = 0 -> p = 0;  a = 1 -> p = b;  b = 1 -> p = a;
-                     exact products: the unsigned one E (p itself when both
-                     operands are zero-extended from half the width, else a fresh E
-                     of double width whose low half is p) and, for operands that
-                     may be negative, the signed one: S = |a| * |b| exactly (|a|
-                     of a sign-extended operand at the narrow width) with
-                     p = (a <s 0) xor (b <s 0) ? -S : S (mod 2^w). Over all exact
-                     products (E and S alike, as naturals): pairwise monotonicity,
-                     a product of non-zero factors is at least each factor, the
-                     link to division: d != 0, d = a -> (b <= c / d  <->  a * b <= c),
-                     and, for S, the no-overflow bound
-                     |a| < 2^i and |b| < 2^(w-1-i) -> S < 2^(w-1).
-                     With the sign split this is what the interval corner
-                     argument needs: e.g. for x in [a, b] < 0 and y in [c, d] >= 0,
-                     |x| <= |a| and |y| <= |d| give S(x, y) <= S(a, d), so
-                     a*d <= x*y when neither wraps.
+                     its exact double-width value E (p itself when both operands
+                     are zero-extended from half the width, else a fresh E whose
+                     low half is p): pairwise monotonicity of E, a product of
+                     non-zero factors is at least each factor, and the link to
+                     division: d != 0, d = a -> (b <= c / d  <->  a * b <= c)
+
+3. Interval corner lemmas (the argument the kernel's signed bounds rest on),
+   instantiated on every box the query's terms form:
+
+  signed products :  x*y and four "corner" products l1*r1, l1*r2, l2*r1, l2*r2
+                     of the same shape (operands compared by their
+                     sign-extension cores): l1 <= x <= l2, r1 <= y <= r2 ->
+                     min(corners) <= x*y <= max(corners), (a) on the w-bit terms
+                     when the corners' operands are bounded, |l| < 2^i,
+                     |r| < 2^(w-1-i), i = (w-1)/2 or its mirror (nothing in the box
+                     wraps), or (b) on exact values when the corners are exact
+                     (32x32 -> 64 of sign-extended operands); x*y then gets a
+                     fresh exact value P = SignExt(x) * SignExt(y) of which it is
+                     the low part.
+  signed division :  x / y and four corner quotients over [l1, l2] x [r1, r2]:
+                     r1, r2 of one sign and no INT_MIN / -1 in the box ->
+                     x / y between the least and the greatest corner (truncating
+                     division is monotone in x for y of one sign and in y for x
+                     of one sign).
 
 Every axiom holds for all values of its variables and every rewrite is an
 equivalence (tests/prove/test_nonlinear.py binds each fresh variable back to its
@@ -132,6 +141,25 @@ def _sext_core(e: z3.BitVecRef) -> z3.BitVecRef | None:
     return core
 
 
+def _same(x: z3.BitVecRef, y: z3.BitVecRef) -> bool:
+    """x and y are the same term: structurally, after simplification, or
+    proved equal by Z3 (lifters push Extract into ITE branches)."""
+    if x.size() != y.size():
+        return False
+    if x.eq(y) or z3.simplify(x).eq(z3.simplify(y)):
+        return True
+    key = (x.get_id(), "=" + str(y.get_id()))
+    hit = _ext_cache.get(key)
+    if hit is not None and hit[0].eq(x) and hit[1][0].eq(y):
+        return hit[1][1]
+    s = z3.SolverFor("QF_BV")
+    s.set("timeout", SEM_CHECK_MS)
+    s.add(x != y)
+    same = s.check() == z3.unsat
+    _ext_cache[key] = (x, (y, same))
+    return same
+
+
 def _ule(a, b):
     w = max(a.size(), b.size())
     a = z3.ZeroExt(w - a.size(), a) if a.size() < w else a
@@ -158,11 +186,9 @@ def _widen(e, w):
     return z3.ZeroExt(w - e.size(), e) if e.size() < w else e
 
 
-def _low(e, w):
-    """The low w bits of e, zero-extended if e is narrower."""
-    if e.size() > w:
-        return z3.Extract(w - 1, 0, e)
-    return _widen(e, w)
+def _uniq(xs):
+    """xs without structural duplicates, in order."""
+    return [u for k, u in enumerate(xs) if not any(u.eq(v) for v in xs[:k])]
 
 
 def _strip_low(e):
@@ -173,23 +199,15 @@ def _strip_low(e):
 
 
 class Abstraction:
-    def __init__(self, signed: bool = True, unsigned_view: bool = True, bound_is=None,
-                 bilinear: bool = True, box: bool = True, mono: bool = True,
-                 pairwise: bool = True) -> None:
-        self.box = box
-        self.pairwise = pairwise
-        self.mono = mono
-        self.signed = signed
-        self.bilinear = bilinear
+    def __init__(self, signed: bool = True, unsigned_view: bool = True) -> None:
+        self.signed = signed                # rewrite signed operations, corner lemmas
+        self.unsigned_view = unsigned_view  # exact unsigned value of wrapping products
         self.sdivs: list[tuple] = []    # (dividend core, divisor core, quotient at the cores' width)
         self.sterms: list[tuple] = []   # (signed core a, signed core b, p) of products that may be signed
-        self.unsigned_view = unsigned_view
-        self.bound_is = bound_is
         self.memo: dict[int, z3.ExprRef] = {}
         self.udiv: list[tuple] = []
         self.urem: list[tuple] = []
         self.mul: list[tuple] = []      # (a, b, p, core_a, core_b, exact unsigned product)
-        self.smul: list[tuple] = []     # (a, b, p, |a| core, |b| core, exact |a|*|b|)
         self.links: list[z3.BoolRef] = []
         self.defs: list[tuple] = []     # (fresh variable, the term it stands for)
         self.n = 0
@@ -269,14 +287,16 @@ class Abstraction:
                                             z3.If(z3.And(z3.Not(na), nb), u + b, -u))))
 
     def _msub(self, c0, c1):
-        """(a / b) * b, or its low halves, as a - a % b (original children)."""
+        """(a / b) * b, or its low halves, as a - a % b (original children).
+        The second factor must be b (or its low half): structurally, after
+        simplification, or proved equal by Z3."""
         for q, y in ((c0, c1), (c1, c0)):
             qi, k = _strip_low(q)
-            yi, k2 = _strip_low(y)
-            if k != k2 or not z3.is_app(qi) or qi.num_args() != 2 or qi.decl().kind() not in _DIVS:
+            if k != y.size() or not z3.is_app(qi) or qi.num_args() != 2 or qi.decl().kind() not in _DIVS:
                 continue
             a, b = qi.children()
-            if b.size() != yi.size() or not b.eq(yi):
+            lb = b if k == b.size() else z3.Extract(k - 1, 0, b)
+            if not _same(y, lb):
                 continue
             rem = z3.URem(a, b) if qi.decl().kind() in _UDIV else z3.SRem(a, b)
             t = a - rem
@@ -339,19 +359,8 @@ class Abstraction:
             E = self._fresh(2 * w)
             self.defs.append((E, z3.ZeroExt(w, a) * z3.ZeroExt(w, b)))
             self.links.append(z3.Extract(w - 1, 0, E) == v)
-            if self.signed and self.bilinear:
+            if self.signed:
                 self.sterms.append((self.score(a), self.score(b), v))
-            elif self.signed:
-                # the signed view: v = +-(|a| * |b|) mod 2^w
-                ma, mb = self.mag(a), self.mag(b)
-                sa, sb = _zext_core(ma), _zext_core(mb)
-                sa = ma if sa is None else sa
-                sb = mb if sb is None else sb
-                S = self._fresh(sa.size() + sb.size())
-                self.defs.append((S, _widen(sa, S.size()) * _widen(sb, S.size())))
-                T = _low(S, w)
-                self.links.append(v == z3.If(z3.Xor(a < 0, b < 0), -T, T))
-                self.smul.append((a, b, v, sa, sb, S))
         else:
             E = v
         self.mul.append((a, b, v, ca, cb, E))
@@ -379,37 +388,39 @@ class Abstraction:
         ax: list[z3.BoolRef] = []
         terms = self.sterms
 
-        def find(l, r):
-            return [t for t in terms if t[0].eq(l) and t[1].eq(r)]
+        def find(l, r):   # products commute: the compiler may swap operands
+            return [t for t in terms if (t[0].eq(l) and t[1].eq(r)) or (t[0].eq(r) and t[1].eq(l))]
 
         def exact(t):
             return t[0].size() + t[1].size() <= t[2].size()
 
+        cores = _uniq([u[0] for u in terms] + [u[1] for u in terms])
         for t in terms:
             l, r, v = t
             w = v.size()
-            Ls = [u for u in {id(x): x for x in (u[0] for u in terms)}.values()
-                  if u.size() == l.size() and not u.eq(l)]
-            Rs = [u for u in {id(x): x for x in (u[1] for u in terms)}.values()
-                  if u.size() == r.size() and not u.eq(r)]
-            Ls = [u for k, u in enumerate(Ls) if not any(u.eq(x) for x in Ls[:k])]
-            Rs = [u for k, u in enumerate(Rs) if not any(u.eq(x) for x in Rs[:k])]
-            for l1, l2 in itertools.permutations(Ls, 2):
-                for r1, r2 in itertools.permutations(Rs, 2):
+            Ls = [u for u in cores if u.size() == l.size() and not u.eq(l) and not u.eq(r)]
+            Rs = [u for u in cores if u.size() == r.size() and not u.eq(l) and not u.eq(r)]
+            for l1, l2 in itertools.combinations(Ls, 2):
+                for r1, r2 in itertools.combinations(Rs, 2):
+                    if any(p.eq(q) for p in (l1, l2) for q in (r1, r2)):
+                        continue
                     cs = [find(a, b) for a, b in ((l1, r1), (l1, r2), (l2, r1), (l2, r2))]
                     if not all(cs):
                         continue
-                    box = [l1 <= l, l <= l2, r1 <= r, r <= r2]
+                    # l between l1 and l2, r between r1 and r2 (either order)
+                    box = [z3.Or(z3.And(l1 <= l, l <= l2), z3.And(l2 <= l, l <= l1)),
+                           z3.Or(z3.And(r1 <= r, r <= r2), z3.And(r2 <= r, r <= r1))]
                     same = [c for c in cs if any(x[2].size() == w and not exact(x) for x in c)]
                     if not exact(t) and len(same) == 4:
                         cv = [next(x[2] for x in c if x[2].size() == w) for c in cs]
                         h = (w - 1) // 2
                         for i, j in {(h, w - 1 - h), (w - 1 - h, h)}:
-                            if i > l.size() or j > r.size():
+                            if i >= l.size() or j >= r.size():
                                 continue
-                            lim_i, lim_j = z3.BitVecVal(1 << i, i + 1), z3.BitVecVal(1 << j, j + 1)
-                            bnd = [_ult(self.mag(l1), lim_i), _ult(self.mag(l2), lim_i),
-                                   _ult(self.mag(r1), lim_j), _ult(self.mag(r2), lim_j)]
+                            # |v| < 2^k as two signed comparisons with constants
+                            # (no negation circuit): -2^k < v < 2^k
+                            bnd = [z3.And(e > -(1 << k), e < (1 << k))
+                                   for e, k in ((l1, i), (l2, i), (r1, j), (r2, j))]
                             ax.append(z3.Implies(z3.And(*box, *bnd),
                                                  z3.And(z3.Or(*[c <= v for c in cv]),
                                                         z3.Or(*[v <= c for c in cv]))))
@@ -433,13 +444,10 @@ class Abstraction:
         ax: list[z3.BoolRef] = []
         ds = self.sdivs
 
-        def uniq(xs):
-            return [u for k, u in enumerate(xs) if not any(u.eq(v) for v in xs[:k])]
-
         for l, r, q in ds:
             n = q.size()
-            Ls = uniq([d[0] for d in ds if d[0].size() == n and not d[0].eq(l)])
-            Rs = uniq([d[1] for d in ds if d[1].size() == n and not d[1].eq(r)])
+            Ls = _uniq([d[0] for d in ds if d[0].size() == n and not d[0].eq(l)])
+            Rs = _uniq([d[1] for d in ds if d[1].size() == n and not d[1].eq(r)])
             smin, one, m1 = z3.BitVecVal(1 << (n - 1), n), z3.BitVecVal(1, n), z3.BitVecVal(-1, n)
             for l1, l2 in itertools.combinations(Ls, 2):
                 for r1, r2 in itertools.combinations(Rs, 2):
@@ -487,7 +495,7 @@ class Abstraction:
             w = q.size()
             ax += [z3.Implies(b == 0, q == z3.BitVecVal(-1, w)), z3.Implies(b != 0, z3.ULE(q, a)),
                    z3.Implies(b == 1, q == a), z3.Implies(z3.And(b != 0, z3.ULT(a, b)), q == 0)]
-        for (a1, b1, q1), (a2, b2, q2) in itertools.permutations(self.udiv if self.pairwise else (), 2):
+        for (a1, b1, q1), (a2, b2, q2) in itertools.permutations(self.udiv, 2):
             # as naturals, at any widths
             ax.append(z3.Implies(z3.And(b1 != 0, b2 != 0, _ule(a1, a2), _ule(b2, b1)), _ule(q1, q2)))
         # functional consistency: equal operands give equal results
@@ -508,7 +516,7 @@ class Abstraction:
         for a, b, p, _, _, _ in self.mul:
             ax += [z3.Implies(z3.Or(a == 0, b == 0), p == 0), z3.Implies(a == 1, p == b),
                    z3.Implies(b == 1, p == a)]
-        exact = [(ca, cb, E) for a, b, p, ca, cb, E in self.mul if self.unsigned_view or E is p] + [(sa, sb, S) for *_, sa, sb, S in self.smul]
+        exact = [(ca, cb, E) for a, b, p, ca, cb, E in self.mul if self.unsigned_view or E is p]
         for (a1, b1, p1), (a2, b2, p2) in itertools.permutations(exact, 2):
             ax.append(z3.Implies(z3.And(_ule(a1, a2), _ule(b1, b2)), _ule(p1, p2)))
             ax.append(z3.Implies(z3.And(_ule(a1, b2), _ule(b1, a2)), _ule(p1, p2)))
@@ -526,17 +534,6 @@ class Abstraction:
                 for x, y in ((ca, cb), (cb, ca)):
                     if x.size() == d.size() and y.size() == q.size():
                         ax.append(z3.Implies(z3.And(d != 0, x == d), _ule(y, q) == _ule(p, c)))
-        for a, b, v, sa, sb, S in self.smul:
-            # no signed overflow: |a| < 2^i, |b| < 2^(w-1-i) -> |a|*|b| < 2^(w-1)
-            t = v.size() - 1
-            if sa.size() + sb.size() <= t:
-                continue
-            lim = z3.BitVecVal(1 << t, S.size())
-            for i in (range(1, t) if self.bound_is is None else self.bound_is(t)):
-                j = t - i
-                if i <= sa.size() and j <= sb.size():
-                    ax.append(z3.Implies(z3.And(_ult(sa, z3.BitVecVal(1 << i, i + 1)),
-                                                _ult(sb, z3.BitVecVal(1 << j, j + 1))), z3.ULT(S, lim)))
         return ax
 
     def concrete(self, e: z3.ExprRef) -> z3.ExprRef:

@@ -13,10 +13,15 @@ from typing import Any, Callable, Iterator
 from . import checks, model
 from .targets import ARCHES, PROFILES, ROOT, Target, resolve
 
-HARNESS_VERSION = "prove-2"  # bump when extraction/checks change meaning
+HARNESS_VERSION = "prove-3"  # bump when extraction/checks change meaning (3: riscv64 shift lifting)
 CACHE_DIR = ROOT / ".axiomdbg-cache" / "prove"
 DEFAULT_TIMEOUT_MS = 60_000
-MUL_WIDTH = 8   # bpf_tnum_mul is proved for operands whose value|mask fit in this many bits
+# bpf_tnum_mul is proved for operands whose value|mask fit in w bits, for each w
+# of the ladder in turn while the budget lasts; the widest proved is reported
+# (its loop runs once per significant bit: the work roughly doubles per rung)
+MUL_LADDER = (8, 16, 32, 64)
+MUL_BUDGET_S = 300.0
+MUL_WIDTH = MUL_LADDER[0]   # the check name when no rung finishes
 
 BINOPS = [n for n in model.ALU2]
 UNOPS = [n for n in model.ALU1]
@@ -30,11 +35,11 @@ SHIFT_UNION_CHECKS = {"lsh": (0, None), "rsh": (1, None), "arsh64": (2, 64), "ar
 # minutes cold for everything on 2 cores); `--skip-slow` leaves them out.
 # Why, per class (docs/proofs.md, "What does not finish"):
 SLOW_OPS = {
-    # signed corner products / quotients: the non-linear abstraction
-    # (nonlinear.py) covers unsigned operations only; Z3 times out bit-blasting
-    "mul64": "signed products", "mul32": "signed products",
+    # signed division: the s64/s32 bound of sdiv_bounds (min/max over two sets
+    # of corner quotients) times out even with nonlinear.py's corner lemma --
+    # bit-blasted transitivity of 64-bit comparisons. mul64/mul32/smod64/smod32
+    # prove through nonlinear.py's signed rewrites and corner lemmas.
     "sdiv64": "signed division", "sdiv32": "signed division",
-    "smod64": "signed remainder", "smod32": "signed remainder",
 }
 
 
@@ -108,7 +113,7 @@ def cache_key(tgt: Target, op: str, extra: str = "") -> str:
     from .extract import code_digest
 
     h = hashlib.sha256()
-    h.update(f"{HARNESS_VERSION}|{op}|{extra}|{MUL_WIDTH}".encode())
+    h.update(f"{HARNESS_VERSION}|{op}|{extra}|{MUL_LADDER}|{MUL_BUDGET_S}".encode())
     h.update(code_digest(str(tgt.elf), op_function(op)).encode())
     return h.hexdigest()[:32]
 
@@ -184,11 +189,7 @@ def prove_on(tgt: Target, op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> list
             t1 = time.monotonic()
             res("sound", checks.is_empty_sound(ex, timeout_ms), ex.seconds + time.monotonic() - t1)
         elif op == "tnum_mul":
-            ex = extract(elf, func, "tnum2", pre=checks.width_pre(MUL_WIDTH), max_steps=50000)
-            t1 = time.monotonic()
-            o = checks.tnum_sound(ex, lambda x, y: x * y, timeout_ms)
-            o.detail = f"operands' value|mask < 2^{MUL_WIDTH}; " + o.detail
-            res(f"sound@{MUL_WIDTH}bit", o, ex.seconds + time.monotonic() - t1)
+            out.append(_tnum_mul_ladder(tgt, elf, func, timeout_ms))
         elif op == "tnum_shift_union":
             for chk, (kind, width) in SHIFT_UNION_CHECKS.items():
                 t1 = time.monotonic()
@@ -201,6 +202,45 @@ def prove_on(tgt: Target, op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> list
                 out.append(Result(tgt.arch, tgt.profile, op, chk, checks.UNKNOWN,
                                   round(time.monotonic() - t0, 3), f"extraction: {e}", tgt.label))
     return out
+
+
+def _tnum_mul_ladder(tgt: Target, elf: str, func: str, timeout_ms: int) -> Result:
+    """bpf_tnum_mul at the widths of MUL_LADDER in turn, within MUL_BUDGET_S:
+    one row, named after the widest width proved (sound@<w>bit), whose
+    detail lists every rung tried."""
+    from .extract import Budget, ExtractError, extract
+
+    t0 = time.monotonic()
+    best, bad, notes = None, None, []
+    for w in MUL_LADDER:
+        left = MUL_BUDGET_S - (time.monotonic() - t0)
+        if left <= 1:
+            notes.append(f"{w}: not tried (budget of {MUL_BUDGET_S:.0f} s used)")
+            break
+        t1 = time.monotonic()
+        try:
+            ex = extract(elf, func, "tnum2", pre=checks.width_pre(w), max_steps=50000 * max(1, w // 8),
+                         time_budget=left)
+            o = checks.tnum_sound(ex, lambda x, y: x * y, min(timeout_ms, int(left * 1000)))
+        except (Budget, ExtractError) as e:
+            o = checks.Outcome(checks.UNKNOWN, f"extraction: {e}")
+        notes.append(f"{w}: {o.status} in {time.monotonic() - t1:.1f} s" +
+                     ("" if o.status == checks.PROVED else f" ({o.detail})"))
+        if o.status != checks.PROVED:
+            bad = (w, o) if o.status == checks.UNSOUND else None
+            break
+        best = w
+    secs = round(time.monotonic() - t0, 3)
+    if bad is not None:
+        w, o = bad
+        return Result(tgt.arch, tgt.profile, "tnum_mul", f"sound@{w}bit", o.status, secs,
+                      f"operands' value|mask < 2^{w}; " + "; ".join(notes), tgt.label, o.counterexample)
+    if best is None:
+        return Result(tgt.arch, tgt.profile, "tnum_mul", f"sound@{MUL_LADDER[0]}bit", checks.UNKNOWN, secs,
+                      "; ".join(notes), tgt.label)
+    return Result(tgt.arch, tgt.profile, "tnum_mul", f"sound@{best}bit", checks.PROVED, secs,
+                  f"proved for operands whose value|mask < 2^{best} (widest of {'/'.join(map(str, MUL_LADDER))} "
+                  f"within {MUL_BUDGET_S:.0f} s); " + "; ".join(notes), tgt.label)
 
 
 def _combine(parts: list[tuple[str, "checks.Outcome"]]) -> "checks.Outcome":
@@ -256,10 +296,13 @@ def agree_on(tgts: list[Target], op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) 
                 exs[t.arch] = extract(str(t.elf), func, "pred")
             elif op == "tnum_shift_union":
                 # every kind (and width) the operators call, each compared on its own
+                # (a constant width each: with a symbolic one Z3 timed out; the
+                # operators call it with constant widths, compared by their own agree)
                 parts = []
                 for chk, (kind, width) in SHIFT_UNION_CHECKS.items():
-                    e = {u.arch: _extract_shift_union(str(u.elf), kind, width) for u in tgts}
-                    parts.append((chk, checks.agree(e, timeout_ms)))
+                    for w in ([width] if width is not None else [64, 32]):
+                        e = {u.arch: _extract_shift_union(str(u.elf), kind, w) for u in tgts}
+                        parts.append((chk if width is not None else f"{chk}@{w}", checks.agree(e, timeout_ms)))
                 o = _combine(parts)
                 if o.status == checks.PROVED:
                     o.detail = f"{', '.join(t.arch for t in tgts)} agree for " + ", ".join(n for n, _ in parts)
