@@ -513,8 +513,13 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
             hook_mul: bool = True, alias_out: bool = False, max_steps: int = 20000, max_active: int = 64,
             time_budget: float = 300.0, pre=None, merge: bool = True,
             contracts: tuple[str, ...] = (), hook_shift: bool = True,
-            shift: tuple[int, int | None] | None = None) -> Extraction:
+            shift: tuple[int, int | None] | None = None, lazy: bool = True) -> Extraction:
     """Symbolically execute `func`.
+
+    lazy=False checks every branch's feasibility as it is taken (no
+    LAZY_SOLVES): needed for loops whose exit depends on `pre` (bpf_tnum_mul
+    under a width precondition), which lazy solving follows to the last
+    iteration on every infeasible exit.
 
     kind: "binop" f(out, a, b); "unop" f(out, a); "jmp" f(is32, dst, src, dt, st, df, sf);
           "sync" f(s); "pred" bool f(s) (is_empty); "tnum2" tnum f(tnum a, tnum b);
@@ -563,7 +568,8 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
         inputs = {"a": {"t.value": tv, "t.mask": tm}, "amount": {"lo": lo, "hi": hi, "width": width}}
     else:
         raise ValueError(kind)
-    state = p.factory.call_state(addr, *args, ret_addr=RET_ADDR, add_options=OPTIONS)
+    opts = OPTIONS if lazy else set(OPTIONS) - {angr.options.LAZY_SOLVES}
+    state = p.factory.call_state(addr, *args, ret_addr=RET_ADDR, add_options=opts)
     state.globals["mul_calls"] = ()
     state.globals["calls"] = ()
     state.globals["layout"] = lay

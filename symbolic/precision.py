@@ -44,7 +44,6 @@ import hashlib
 import itertools
 import json
 import time
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Optional
 
@@ -164,25 +163,6 @@ def trits64(v: int, m: int) -> str:
 # ---------------------------------------------------------------------------
 # the implementation's semantics, extracted from the ELF
 
-@contextmanager
-def _eager_solves():
-    """Extraction with a feasibility check at every branch (extract.OPTIONS
-    without LAZY_SOLVES). bpf_tnum_mul loops over the bits of its first
-    operand: with lazy solving every infeasible loop exit is followed to the
-    64th iteration and the extraction never finishes (measured: > 300 s at
-    W = 3); with eager solving it has exactly 3^W feasible paths."""
-    import angr
-
-    from . import extract as ex
-
-    saved = ex.OPTIONS
-    ex.OPTIONS = set(saved) - {angr.options.LAZY_SOLVES}
-    try:
-        yield
-    finally:
-        ex.OPTIONS = saved
-
-
 @dataclass
 class Impl:
     """impl(a, b) as Z3 terms over the z3 constants a.t.value, a.t.mask,
@@ -228,9 +208,8 @@ def extract_impl(elf: str, spec: OpSpec, width: int) -> Impl:
     if spec.kind == "range":
         ex = extract(elf, spec.func, "shiftu", shift=(spec.shift_kind, spec.width_arg), pre=pre)
     elif spec.eager:
-        with _eager_solves():
-            ex = extract(elf, spec.func, "tnum2", pre=pre, merge=False, max_active=4 * 3 ** width + 64,
-                         max_steps=400 * 3 ** width + 2000, time_budget=1800.0)
+        ex = extract(elf, spec.func, "tnum2", pre=pre, merge=False, lazy=False, max_active=4 * 3 ** width + 64,
+                     max_steps=400 * 3 ** width + 2000, time_budget=1800.0)
     else:
         ex = extract(elf, spec.func, "tnum2", pre=pre)
     to_z3 = claripy.backends.z3.convert

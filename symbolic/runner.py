@@ -19,7 +19,7 @@ DEFAULT_TIMEOUT_MS = 60_000
 # bpf_tnum_mul is proved for operands whose value|mask fit in w bits, for each w
 # of the ladder in turn while the budget lasts; the widest proved is reported
 # (its loop runs once per significant bit: the work roughly doubles per rung)
-MUL_LADDER = (8, 16, 32, 64)
+MUL_LADDER = (4, 5, 6, 8, 16, 32, 64)
 MUL_BUDGET_S = 300.0
 MUL_WIDTH = MUL_LADDER[0]   # the check name when no rung finishes
 
@@ -219,7 +219,11 @@ def _tnum_mul_ladder(tgt: Target, elf: str, func: str, timeout_ms: int) -> Resul
             break
         t1 = time.monotonic()
         try:
-            ex = extract(elf, func, "tnum2", pre=checks.width_pre(w), max_steps=50000 * max(1, w // 8),
+            # eager feasibility checks and no merging: the loop then stops after
+            # w iterations and leaves 3^w paths (merged or lazy, even w = 4 did
+            # not finish in 600 s)
+            ex = extract(elf, func, "tnum2", pre=checks.width_pre(w), merge=False, lazy=False,
+                         max_active=4 * 3 ** min(w, 12) + 64, max_steps=400 * 3 ** min(w, 12) + 2000,
                          time_budget=left)
             o = checks.tnum_sound(ex, lambda x, y: x * y, min(timeout_ms, int(left * 1000)))
         except (Budget, ExtractError) as e:
