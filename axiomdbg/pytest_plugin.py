@@ -81,6 +81,19 @@ def pytest_configure(config):
                    "options of the axiom_target fixture (axiomdbg plugin)")
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A test that fails on a GuestError (panic, hang, QEMU gone) shows the guest's
+    serial tail in its report: the exception's one-line message alone does not say
+    where the kernel stopped, and a flaky failure in CI cannot be re-run to find out."""
+    outcome = yield
+    report = outcome.get_result()
+    exc = call.excinfo.value if call.excinfo is not None else None
+    detail = getattr(exc, "detail", "") if exc is not None else ""
+    if report.failed and detail and isinstance(detail, str):
+        report.sections.append(("axiom serial console (tail)", detail))
+
+
 def pytest_generate_tests(metafunc):
     """Parametrise every test that uses axiom_target over the selected arches."""
     if "axiom_arch" not in metafunc.fixturenames:

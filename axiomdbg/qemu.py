@@ -400,7 +400,7 @@ class Machine:
         return p
 
 
-def _tail(buf: bytes | bytearray, n: int = 40) -> str:
+def _tail(buf: bytes | bytearray, n: int = 80) -> str:
     text = bytes(buf).decode("utf-8", "replace").replace("\r", "")
     return "\n".join(text.splitlines()[-n:])
 

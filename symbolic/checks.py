@@ -180,6 +180,147 @@ def shift_union_sound(ex: Extraction, kind: int, width: int | None, timeout_ms: 
     return _run_paths(ex, build, timeout_ms)
 
 
+# --- bpf_sdiv_bounds: the signed quotient bounds of sdiv64/sdiv32 -------------
+
+INT64_MIN, INT32_MIN = -(1 << 63), -(1 << 31)
+_M64 = (1 << 64) - 1
+
+
+def _signed(v: int) -> int:
+    v &= _M64
+    return v - (1 << 64) if v >> 63 else v
+
+
+def sdiv_q(x, y, minv: int):
+    """The eBPF quotient of x by y at the width of `min` (INT64_MIN: sdiv64 of
+    the 64-bit values; INT32_MIN: sdiv32 of their low words, sign-extended), as
+    a 64-bit term: 0 for y == 0, -x (wrapping) for y == -1. The same terms as
+    model.ALU2's, so an operator's goal and the contract share them."""
+    if _signed(minv) == INT64_MIN:
+        return model.ALU2["sdiv64"](x, y)
+    return model.sx(model.lo32(model.ALU2["sdiv32"](x, y)))
+
+
+def _in32(v):
+    return v == model.sx(model.lo32(v))
+
+
+def sdiv_contract(call: tuple, x, y) -> claripy.ast.Bool:
+    """bpf_sdiv_bounds's contract (range_alu.c) at the point (x, y): it returned
+    true and x in [xmin, xmax], y in [ymin, ymax] (for min = INT32_MIN also
+    every argument in [INT32_MIN, INT32_MAX])  =>  (x, y) != (min, -1),
+    lo <= q(x, y) <= hi, and min <= lo, hi <= -(min + 1)."""
+    xmin, xmax, ymin, ymax, minv, ret, lo, hi = call
+    m = _signed(minv)
+    mn, mx = claripy.BVV(m & _M64, 64), claripy.BVV(-(m + 1) & _M64, 64)
+    pre = [ret != 0, xmin.SLE(x), x.SLE(xmax), ymin.SLE(y), y.SLE(ymax)]
+    if m != INT64_MIN:
+        pre += [_in32(v) for v in (xmin, xmax, ymin, ymax)]
+    q = sdiv_q(x, y, m)
+    concl = claripy.And(claripy.Not(claripy.And(x == mn, y == claripy.BVV(_M64, 64))),
+                        lo.SLE(q), q.SLE(hi), mn.SLE(lo), hi.SLE(mx))
+    return claripy.Or(claripy.Not(claripy.And(*pre)), concl)
+
+
+def sdiv_assumptions(p: Path_) -> list:
+    """bpf_sdiv_bounds's contract (the `sdiv_bounds` obligation) at the
+    operator's operands: X, Y for min = INT64_MIN (sdiv64); their low words
+    sign-extended for min = INT32_MIN (sdiv32)."""
+    out = []
+    for call in p.sdiv_calls:
+        if _signed(call[4]) == INT64_MIN:
+            out.append(sdiv_contract(call, X, Y))
+        else:
+            out.append(sdiv_contract(call, model.sx(model.lo32(X)), model.sx(model.lo32(Y))))
+    return out
+
+
+def sdiv_corner_lemma(minv: int, x, y, xmin, xmax, ymin, ymax) -> claripy.ast.Bool:
+    """The division corner lemma at the width of `min`, in the form the
+    `sdiv_bounds` obligation uses (a fact about truncating division alone,
+    proved for every value at small widths in tests/prove/test_sdiv_bounds.py):
+    for x in [xmin, xmax] and y in [ymin, ymax],
+      ymin >= 1:                  min(q(xmin, ymin), q(xmin, ymax)) <= q(x, y)
+                                  <= max(q(xmax, ymin), q(xmax, ymax))
+      ymax <= -1, xmin != min:    min(q(xmax, ymin), q(xmax, ymax)) <= q(x, y)
+                                  <= max(q(xmin, ymin), q(xmin, ymax))
+    (truncating division is monotone in x for y of one sign, and in y for x of
+    one sign, so the extremes are at these corners)."""
+    m = _signed(minv)
+    mn = claripy.BVV(m & _M64, 64)
+    one, neg1 = claripy.BVV(1, 64), claripy.BVV(_M64, 64)
+    box = claripy.And(xmin.SLE(x), x.SLE(xmax), ymin.SLE(y), y.SLE(ymax))
+
+    def q(a, b):
+        return sdiv_q(a, b, m)
+
+    def between(xl, xh):
+        v = q(x, y)
+        a, b, c, d = q(xl, ymin), q(xl, ymax), q(xh, ymin), q(xh, ymax)
+        return claripy.And(claripy.Or(a.SLE(v), b.SLE(v)), claripy.Or(v.SLE(c), v.SLE(d)))
+    pos = claripy.Or(claripy.Not(ymin.SGE(one)), between(xmin, xmax))
+    neg = claripy.Or(claripy.Not(claripy.And(ymax.SLE(neg1), claripy.Not(xmin == mn))), between(xmax, xmin))
+    return claripy.Or(claripy.Not(box), claripy.And(pos, neg))
+
+
+def sdiv_bounds_sound(ex: Extraction, minv: int, timeout_ms: int) -> Outcome:
+    """bpf_sdiv_bounds against its contract (sdiv_contract), for the given
+    `min`. Asked directly ("lo <= q(x, y) <= hi for all x, y of the box") Z3
+    times out at 64 bits: the code's bounds are a min/max over eight corner
+    quotients and the claim needs chains of 64-bit signed comparisons through
+    them. The obligation is therefore split into small queries about the code,
+    for a non-empty box (the contract only speaks of points of the box) where it
+    returned true (and, for min = INT32_MIN, arguments in 32-bit range):
+      guard   no x in [xmin, xmax], y in [ymin, ymax] is (min, -1)
+      fit     min <= lo and hi <= -(min + 1)
+      corners with y1 = max(ymin, 1), y2 = min(ymax, -1), q as in sdiv_q:
+              ymax >= 1:  lo <= q(xmin, y1), q(xmin, ymax);  hi >= q(xmax, y1), q(xmax, ymax)
+              ymin <= -1: lo <= q(xmax, ymin), q(xmax, y2);  hi >= q(xmin, ymin), q(xmin, y2)
+              ymin <= 0 <= ymax: lo <= 0 <= hi  (q(x, 0) = 0)
+    The corner lemma (sdiv_corner_lemma, on the boxes [xmin,xmax] x [y1,ymax]
+    and [xmin,xmax] x [ymin,y2]) turns "corners" into lo <= q(x, y) <= hi for
+    every point of the box: y >= 1 lies in the first, y <= -1 in the second
+    (which holds no (min, -1) by `guard`), and y = 0 is the third case."""
+    box = ex.inputs["box"]
+    xmin, xmax, ymin, ymax = (box[k] for k in ("xmin", "xmax", "ymin", "ymax"))
+    m = _signed(minv)
+    mn, mx = claripy.BVV(m & _M64, 64), claripy.BVV(-(m + 1) & _M64, 64)
+    one, neg1, zero = claripy.BVV(1, 64), claripy.BVV(_M64, 64), claripy.BVV(0, 64)
+    y1 = claripy.If(ymin.SGT(one), ymin, one)
+    y2 = claripy.If(ymax.SLT(neg1), ymax, neg1)
+
+    def q(a, b):
+        return sdiv_q(a, b, m)
+
+    def build(p: Path_):
+        lo, hi = p.outs["out"]["lo"], p.outs["out"]["hi"]
+        pre = [p.cond, p.ret != 0, xmin.SLE(xmax), ymin.SLE(ymax)]
+        if m != INT64_MIN:
+            pre += [_in32(v) for v in (xmin, xmax, ymin, ymax)]
+        goals = [("guard", [xmin.SLE(X), X.SLE(xmax), ymin.SLE(Y), Y.SLE(ymax)],
+                  claripy.Not(claripy.And(X == mn, Y == neg1))),
+                 ("fit lo", [], mn.SLE(lo)), ("fit hi", [], hi.SLE(mx))]
+        pos, neg = [ymax.SGE(one)], [ymin.SLE(neg1)]
+        goals += [("lo <= q(xmin, max(ymin, 1))", pos, lo.SLE(q(xmin, y1))),
+                  ("lo <= q(xmin, ymax)", pos, lo.SLE(q(xmin, ymax))),
+                  ("hi >= q(xmax, max(ymin, 1))", pos, q(xmax, y1).SLE(hi)),
+                  ("hi >= q(xmax, ymax)", pos, q(xmax, ymax).SLE(hi)),
+                  ("lo <= q(xmax, ymin)", neg, lo.SLE(q(xmax, ymin))),
+                  ("lo <= q(xmax, min(ymax, -1))", neg, lo.SLE(q(xmax, y2))),
+                  ("hi >= q(xmin, ymin)", neg, q(xmin, ymin).SLE(hi)),
+                  ("hi >= q(xmin, min(ymax, -1))", neg, q(xmin, y2).SLE(hi)),
+                  ("lo <= 0 <= hi", [ymin.SLE(zero), zero.SLE(ymax)], claripy.And(lo.SLE(zero), zero.SLE(hi)))]
+        qs = []
+        for name, case, goal in goals:
+            def explain(mdl, name=name):
+                return {"box": _state_values(mdl, box), "min": m, "violated": name,
+                        "x": _model_int(mdl, X), "y": _model_int(mdl, Y),
+                        "ret": _model_int(mdl, p.ret), "lo": _model_int(mdl, lo), "hi": _model_int(mdl, hi)}
+            qs.append((pre + case + [claripy.Not(goal)], explain))
+        return qs
+    return _run_paths(ex, build, timeout_ms)
+
+
 def _run_paths(ex: Extraction, build: Callable[[Path_], tuple[list, Callable]], timeout_ms: int) -> Outcome:
     t0 = time.monotonic()
     reasons = []
@@ -217,6 +358,7 @@ def alu_sound(ex: Extraction, op: str, synced: bool, timeout_ms: int) -> Outcome
         asrt += mul_assumptions(p, pairs)
         asrt += shift_assumptions(p, pairs)
         asrt += shift_range_lemmas(p, asrt, timeout_ms)
+        asrt += sdiv_assumptions(p)
 
         def explain(m):
             ce = {"a": _state_values(m, a), "x": _model_int(m, X)}
@@ -385,10 +527,20 @@ def agree(exs: dict[str, Extraction], timeout_ms: int) -> Outcome:
                     diffs.append(("ret", p.ret, q.ret))
                 ne = claripy.Or(*[u != v for _, u, v in diffs])
                 asrt = [p.cond, q.cond, ne]
-                # the tnum_mul summaries are fresh per arch: equate them call by call
-                for c1, c2 in zip(p.mul_calls, q.mul_calls):
-                    asrt += [c1[4] == c2[4], c1[5] == c2[5]]
-                    asrt.append(claripy.And(*[u == v for u, v in zip(c1[:4], c2[:4])]))
+                # tnum_mul summaries (fresh results per arch), like shift_union's: a
+                # difference in the arguments (or in the number of calls) is a
+                # disagreement; with equal arguments the results are equal (tnum_mul
+                # is one function, proved separately). Constraining the arguments to be
+                # equal instead would hide exactly the disagreements that matter.
+                if len(p.mul_calls) != len(q.mul_calls):
+                    diffs.append(("tnum_mul calls", claripy.BVV(len(p.mul_calls), 8),
+                                  claripy.BVV(len(q.mul_calls), 8)))
+                for n, (c1, c2) in enumerate(zip(p.mul_calls, q.mul_calls)):
+                    for k, nm in enumerate(("a.value", "a.mask", "b.value", "b.mask")):
+                        diffs.append((f"tnum_mul{n}.{nm}", c1[k], c2[k]))
+                    same_args = claripy.And(*[u == v for u, v in zip(c1[:4], c2[:4])])
+                    asrt.append(claripy.Or(claripy.Not(same_args),
+                                           claripy.And(c1[4] == c2[4], c1[5] == c2[5])))
                 # shift_union summaries: a difference in the arguments is a
                 # disagreement; with equal arguments the results are equal (the
                 # function itself agrees across arches: tnum_shift_union agree)

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 from . import checks, model
 from .targets import ARCHES, PROFILES, ROOT, Target, resolve
 
-HARNESS_VERSION = "prove-3"  # bump when extraction/checks change meaning (3: riscv64 shift lifting)
+HARNESS_VERSION = "prove-4"  # bump when extraction/checks change meaning (3: riscv64 shift lifting; 4: agree and tnum_mul arguments)
 CACHE_DIR = ROOT / ".axiomdbg-cache" / "prove"
 DEFAULT_TIMEOUT_MS = 60_000
 # bpf_tnum_mul is proved for operands whose value|mask fit in w bits, for each w
@@ -26,10 +26,13 @@ MUL_WIDTH = MUL_LADDER[0]   # the check name when no rung finishes
 BINOPS = [n for n in model.ALU2]
 UNOPS = [n for n in model.ALU1]
 JMPS = [f"{c}{w}" for c in model.COND for w in (64, 32)]
-SPECIAL = ["sync", "is_empty", "tnum_mul", "tnum_shift_union"]
+SPECIAL = ["sync", "is_empty", "tnum_mul", "tnum_shift_union", "sdiv_bounds"]
 # bpf_tnum_shift_union's contract is proved per kind of shift the operators use:
 # check -> (kind argument, width argument; None = symbolic, 32 or 64)
 SHIFT_UNION_CHECKS = {"lsh": (0, None), "rsh": (1, None), "arsh64": (2, 64), "arsh32": (2, 32)}
+# bpf_sdiv_bounds's contract is proved for each `min` its callers pass:
+# check -> min (sdiv64: INT64_MIN; sdiv32: INT32_MIN, arguments in 32-bit range)
+SDIV_BOUNDS_CHECKS = {"s64": -(1 << 63), "s32": -(1 << 31)}
 
 # Operators whose obligations do not finish within the CI budget (about 6
 # minutes cold for everything on 2 cores); `--skip-slow` leaves them out.
@@ -54,6 +57,8 @@ def op_function(op: str) -> str:
         return "bpf_tnum_mul"
     if op == "tnum_shift_union":
         return "bpf_tnum_shift_union"
+    if op == "sdiv_bounds":
+        return "bpf_sdiv_bounds"
     return "bpf_range_" + op
 
 
@@ -70,6 +75,8 @@ def op_checks(op: str) -> list[str]:
         return [f"sound@{MUL_WIDTH}bit"]
     if op == "tnum_shift_union":
         return list(SHIFT_UNION_CHECKS)
+    if op == "sdiv_bounds":
+        return list(SDIV_BOUNDS_CHECKS)
     raise KeyError(op)
 
 
@@ -196,6 +203,11 @@ def prove_on(tgt: Target, op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> list
                 ex = _extract_shift_union(elf, kind, width)
                 o = checks.shift_union_sound(ex, kind, width, timeout_ms)
                 res(chk, o, time.monotonic() - t1)
+        elif op == "sdiv_bounds":
+            for chk, minv in SDIV_BOUNDS_CHECKS.items():
+                t1 = time.monotonic()
+                ex = extract(elf, func, "sdivb", sdiv_min=minv)
+                res(chk, checks.sdiv_bounds_sound(ex, minv, timeout_ms), time.monotonic() - t1)
     except (Budget, ExtractError) as e:
         for chk in op_checks(op):
             if not any(r.check == chk for r in out):
@@ -298,6 +310,14 @@ def agree_on(tgts: list[Target], op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) 
                 exs[t.arch] = extract(str(t.elf), func, "sync")
             elif op == "is_empty":
                 exs[t.arch] = extract(str(t.elf), func, "pred")
+            elif op == "sdiv_bounds":
+                parts = [(chk, checks.agree({u.arch: extract(str(u.elf), func, "sdivb", sdiv_min=minv) for u in tgts},
+                                            timeout_ms)) for chk, minv in SDIV_BOUNDS_CHECKS.items()]
+                o = _combine(parts)
+                if o.status == checks.PROVED:
+                    o.detail = f"{', '.join(t.arch for t in tgts)} agree for min = INT64_MIN and INT32_MIN"
+                return Result("all", tgts[0].profile, op, "agree", o.status, round(time.monotonic() - t0, 3),
+                              o.detail, ", ".join(t.label for t in tgts), o.counterexample)
             elif op == "tnum_shift_union":
                 # every kind (and width) the operators call, each compared on its own
                 # (a constant width each: with a symbolic one Z3 timed out; the

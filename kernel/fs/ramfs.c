@@ -444,19 +444,21 @@ static int grow_block_array(struct ramfs_node *node, size_t need)
 }
 
 /* Under vn->lock: set the size to `len`, freeing blocks past it and zeroing
- * the tail of the last one. */
+ * the tail of the last one. A file grown by truncate is sparse: its block
+ * array may be shorter than the size (or absent), and a hole reads as zeros,
+ * so the block that holds the new end may not exist. */
 static void set_size(struct ramfs_node *node, uint64_t len)
 {
 	if (len < node->size) {
 		size_t keep = (size_t)((len + RAMFS_BLOCK - 1) / RAMFS_BLOCK);
+		size_t last = (size_t)(len / RAMFS_BLOCK);
 
 		for (size_t i = keep; i < node->nblocks; i++) {
 			block_free(node->blocks[i]);
 			node->blocks[i] = NULL;
 		}
-		if (len % RAMFS_BLOCK && node->blocks[len / RAMFS_BLOCK])
-			memset(node->blocks[len / RAMFS_BLOCK] + len % RAMFS_BLOCK, 0,
-			       RAMFS_BLOCK - len % RAMFS_BLOCK);
+		if (len % RAMFS_BLOCK && last < node->nblocks && node->blocks[last])
+			memset(node->blocks[last] + len % RAMFS_BLOCK, 0, RAMFS_BLOCK - len % RAMFS_BLOCK);
 	}
 	node->size = len;
 }

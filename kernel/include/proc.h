@@ -57,7 +57,8 @@ struct process {
 	struct process *next;         /* process_list, ascending pid */
 	struct thread *threads;       /* linked through thread->proc_next */
 	int nthreads;                 /* threads not yet DEAD */
-	int threads_unfreed;          /* threads whose stack is not yet freed (atomic) */
+	int threads_unfreed;          /* threads whose stack is not yet freed (proc_lock) */
+	bool free_on_last_thread;     /* reaped by a killed parent: the last thread_free() frees it */
 	struct vm *vm;
 	struct fdtable *fdt;
 	struct vnode *cwd;            /* protected by the VFS's cwd lock */

@@ -23,6 +23,7 @@ struct spinlock proc_lock = SPINLOCK_INIT("proc");
 static int next_id = 1;               /* pids and user tids share one counter */
 static int next_ktid = KTHREAD_TID_BASE;  /* kernel threads: their own range */
 static struct process *init_process;
+static struct waitq reap_wait;        /* parents waiting for a reaped child's last thread_free() */
 
 void sched_wake_process(struct process *p);
 
@@ -76,7 +77,7 @@ static struct thread *thread_alloc(const char *name, struct process *p, int tid)
 		p->threads = t;
 		p->nthreads++;
 		t->owner = p;
-		__atomic_fetch_add(&p->threads_unfreed, 1, __ATOMIC_RELAXED);
+		p->threads_unfreed++;
 	}
 	spin_unlock(&proc_lock);
 	return t;
@@ -93,9 +94,23 @@ void thread_free(struct thread *t)
 		*pp = t->all_next;
 	spin_unlock(&proc_lock);
 	kstack_free(&t->kstack);
-	/* After this the reaping parent may free the process (proc_wait). */
-	if (t->owner)
-		__atomic_fetch_sub(&t->owner->threads_unfreed, 1, __ATOMIC_RELEASE);
+	/*
+	 * The reaping parent (proc_wait) frees the process once its last
+	 * thread is freed; both sides decide under proc_lock, so the process
+	 * is freed exactly once and no wake-up is lost.
+	 */
+	struct process *free_it = NULL;
+	if (t->owner) {
+		spin_lock(&proc_lock);
+		if (--t->owner->threads_unfreed == 0) {
+			if (t->owner->free_on_last_thread)
+				free_it = t->owner;
+			else
+				waitq_wake_all(&reap_wait);
+		}
+		spin_unlock(&proc_lock);
+	}
+	kfree(free_it);
 	kfree(t);
 }
 
@@ -655,19 +670,33 @@ long proc_wait(long pid, uintptr_t ustatus, long options)
 						lp = &(*lp)->next;
 					if (*lp)
 						*lp = c->next;
-					spin_unlock(&proc_lock);
 					/*
 					 * The child's last thread made it a ZOMBIE and woke us
 					 * before switching away for the last time; its stack is
-					 * freed by whichever CPU next passes sched_reap(). Wait
-					 * for that (a few context switches at most), so that when
-					 * waitpid returns every frame of the child is free again
-					 * and the process can be freed without a thread still
-					 * pointing at it.
+					 * freed by whichever thread next passes sched_reap().
+					 * Wait for that, so that when waitpid returns every frame
+					 * of the child is free again and the process can be freed
+					 * without a thread still pointing at it.
+					 *
+					 * Sleep, do not spin with sched_yield(): the reaper may be
+					 * this CPU's idle thread, interrupted in the middle of
+					 * thread_free() when we were scheduled. An idle thread
+					 * runs again only when its CPU has nothing else to do, so
+					 * a yield loop here (nothing else runnable: yield returns
+					 * at once) would wait for it forever.
 					 */
-					while (__atomic_load_n(&c->threads_unfreed, __ATOMIC_ACQUIRE))
-						sched_yield();
-					kfree(c);
+					while (c->threads_unfreed && !me->killed)
+						waitq_sleep(&reap_wait, &proc_lock);
+					/*
+					 * Killed while waiting (we cannot sleep any more): the
+					 * thread_free() that drops the count to zero frees c.
+					 */
+					bool free_now = c->threads_unfreed == 0;
+					if (!free_now)
+						c->free_on_last_thread = true;
+					spin_unlock(&proc_lock);
+					if (free_now)
+						kfree(c);
 					return cpid;
 				}
 			}

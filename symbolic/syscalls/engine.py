@@ -615,8 +615,8 @@ def _proc_tree(ctx: Ctx, state) -> None:
         state.memory.store(c + proc_off("next"), nxt, endness=end)
         state.memory.store(c + lay.proc_parent, claripy.BVV(ctx.proc, 64), endness=end)
         if "threads_unfreed" in lay.proc_extra:
-            # proc_wait spins until another CPU has freed the reaped child's thread stacks;
-            # assumed to terminate, so the path that finds them freed stands for every one
+            # proc_wait sleeps on reap_wait until the reaped child's thread stacks are freed
+            # (thread_free wakes it); modelled as already freed: the path every wait ends in
             state.memory.store(c + proc_off("threads_unfreed"), claripy.BVV(0, isz), endness=end)
         state.add_constraints(claripy.SGT(ctx.kid_pid[i], 0))
         for j in range(i):
@@ -628,9 +628,9 @@ def _proc_tree(ctx: Ctx, state) -> None:
     if pl is not None:
         state.memory.store(pl, head, endness=end)
     ctx.assume(f"waitpid: the caller has 0..{NCHILD} children (pids > 0, pairwise distinct; state and exit "
-               "status arbitrary), linked through `sibling` and also forming process_list; the wait for a reaped "
-               "child's thread stacks (threads_unfreed, cleared by another CPU's sched_reap) terminates: "
-               "modelled as already freed (threads_unfreed = 0), the path every spinning one ends like")
+               "status arbitrary), linked through `sibling` and also forming process_list; the sleep until a reaped "
+               "child's thread stacks are freed (threads_unfreed, dropped by thread_free, which wakes the waiter) "
+               "ends: modelled as already freed (threads_unfreed = 0), the state every such wait ends in")
 
 
 # ---------------------------------------------------------------------------

@@ -151,3 +151,25 @@ def test_live_target_and_no_qemu_survives(pytester, monkeypatch):
     assert len(seen["started"]) == 4, seen            # one QEMU per test, the interrupted one included
     assert seen["alive"] == [], f"QEMU outlived its test inside the session: {seen}"
     assert not any(_alive(p) for p in seen["started"])
+
+
+GUEST_FAILS = '''
+from axiomdbg.errors import GuestError
+
+def test_guest_fails():
+    raise GuestError("kernel panicked", "selftest: rename\\n=== AXIOM PANIC END ===")
+
+def test_other_failure():
+    assert 0, "plain"
+'''
+
+
+def test_guest_error_report_shows_serial_tail(pytester):
+    """A test failing on a GuestError shows the guest's serial tail (where the kernel
+    stopped); other failures get no such section."""
+    pytester.makepyfile(test_user=GUEST_FAILS)
+    res = pytester.runpytest("-p", "no:cacheprovider")
+    res.assert_outcomes(failed=2)
+    out = res.stdout.str()
+    assert out.count("axiom serial console (tail)") == 1
+    res.stdout.fnmatch_lines(["*axiom serial console (tail)*", "selftest: rename", "=== AXIOM PANIC END ==="])

@@ -685,6 +685,7 @@ static void test_ftruncate(void)
 {
 	struct ax_stat st;
 	char buf[32];
+	long pg = getpagesize();
 
 	use_scratch();
 	write_file("f", "0123456789", 10, 0644);
@@ -713,6 +714,25 @@ static void test_ftruncate(void)
 	errno = 0;
 	CHECK(ftruncate(fd, 0) == -1 && (errno == EISDIR || errno == EINVAL || errno == EBADF),
 	      "ftruncate on a directory: %s", errno ? strerror(errno) : "succeeded");
+	OK(close(fd));
+
+	/* Shrinking a sparse file (grown by ftruncate) to a size inside a hole:
+	 * the kernel once read the block array past its end (or through NULL,
+	 * for a file never written) to clear the tail of a block that does not
+	 * exist. The fuzzer found it. */
+	fd = (int)OK(open("sparse", O_RDWR | O_CREAT | O_TRUNC, 0644));
+	OK(ftruncate(fd, 3 * pg + 10));
+	OK(ftruncate(fd, pg + 5));
+	OK(fstat(fd, &st));
+	CHECK(st.st_size == (uint64_t)pg + 5, "sparse shrink: size %lu", (unsigned long)st.st_size);
+	CHECK(OK(write(fd, "x", 1)) == 1, "write into a never-written file");
+	OK(ftruncate(fd, 100 * pg));
+	OK(ftruncate(fd, 50 * pg + 1));
+	OK(lseek(fd, 50 * pg - 8, SEEK_SET));
+	memset(buf, 0x55, sizeof(buf));
+	CHECK(OK(read(fd, buf, sizeof(buf))) == 9, "read at the end of a shrunk sparse file");
+	for (int i = 0; i < 9; i++)
+		CHECK(buf[i] == 0, "hole byte %d is %#x", i, buf[i] & 0xff);
 	OK(close(fd));
 }
 
