@@ -208,17 +208,17 @@ def _in32(v):
 def sdiv_contract(call: tuple, x, y) -> claripy.ast.Bool:
     """bpf_sdiv_bounds's contract (range_alu.c) at the point (x, y): it returned
     true and x in [xmin, xmax], y in [ymin, ymax] (for min = INT32_MIN also
-    every argument in [INT32_MIN, INT32_MAX])  =>  (x, y) != (min, -1),
-    lo <= q(x, y) <= hi, and min <= lo, hi <= -(min + 1)."""
+    every argument in [INT32_MIN, INT32_MAX])  =>  (x, y) != (min, -1) and
+    lo <= q(x, y) <= hi. (That lo, hi fit 32 bits for min = INT32_MIN is true
+    but not part of it: sdiv32 checks it before its casts.)"""
     xmin, xmax, ymin, ymax, minv, ret, lo, hi = call
     m = _signed(minv)
-    mn, mx = claripy.BVV(m & _M64, 64), claripy.BVV(-(m + 1) & _M64, 64)
+    mn = claripy.BVV(m & _M64, 64)
     pre = [ret != 0, xmin.SLE(x), x.SLE(xmax), ymin.SLE(y), y.SLE(ymax)]
     if m != INT64_MIN:
         pre += [_in32(v) for v in (xmin, xmax, ymin, ymax)]
     q = sdiv_q(x, y, m)
-    concl = claripy.And(claripy.Not(claripy.And(x == mn, y == claripy.BVV(_M64, 64))),
-                        lo.SLE(q), q.SLE(hi), mn.SLE(lo), hi.SLE(mx))
+    concl = claripy.And(claripy.Not(claripy.And(x == mn, y == claripy.BVV(_M64, 64))), lo.SLE(q), q.SLE(hi))
     return claripy.Or(claripy.Not(claripy.And(*pre)), concl)
 
 
@@ -235,32 +235,51 @@ def sdiv_assumptions(p: Path_) -> list:
     return out
 
 
-def sdiv_corner_lemma(minv: int, x, y, xmin, xmax, ymin, ymax) -> claripy.ast.Bool:
-    """The division corner lemma at the width of `min`, in the form the
-    `sdiv_bounds` obligation uses (a fact about truncating division alone,
-    proved for every value at small widths in tests/prove/test_sdiv_bounds.py):
-    for x in [xmin, xmax] and y in [ymin, ymax],
+def sdiv_corner_lemma(x, y, xmin, xmax, ymin, ymax) -> claripy.ast.Bool:
+    """The division corner lemma at the width n of its terms, in the form the
+    `sdiv_bounds` obligation uses: a fact about truncating division alone
+    (q = model's sdiv at n bits: x/0 = 0, x/-1 = -x), proved for every value at
+    small widths in tests/prove/test_sdiv_bounds.py. For x in [xmin, xmax] and
+    y in [ymin, ymax]:
       ymin >= 1:                  min(q(xmin, ymin), q(xmin, ymax)) <= q(x, y)
                                   <= max(q(xmax, ymin), q(xmax, ymax))
-      ymax <= -1, xmin != min:    min(q(xmax, ymin), q(xmax, ymax)) <= q(x, y)
+      ymax <= -1, (INT_MIN, -1) not in the box:
+                                  min(q(xmax, ymin), q(xmax, ymax)) <= q(x, y)
                                   <= max(q(xmin, ymin), q(xmin, ymax))
     (truncating division is monotone in x for y of one sign, and in y for x of
-    one sign, so the extremes are at these corners)."""
-    m = _signed(minv)
-    mn = claripy.BVV(m & _M64, 64)
-    one, neg1 = claripy.BVV(1, 64), claripy.BVV(_M64, 64)
+    one sign, so the extremes are at these corners). Used at n = 64 for
+    min = INT64_MIN and at n = 32 on the low words for min = INT32_MIN
+    (sign extension keeps the order)."""
+    n = x.size()
+    mn = claripy.BVV(1 << (n - 1), n)
+    one, neg1 = claripy.BVV(1, n), claripy.BVV(-1 & ((1 << n) - 1), n)
     box = claripy.And(xmin.SLE(x), x.SLE(xmax), ymin.SLE(y), y.SLE(ymax))
-
-    def q(a, b):
-        return sdiv_q(a, b, m)
+    q = model._sdiv
 
     def between(xl, xh):
         v = q(x, y)
         a, b, c, d = q(xl, ymin), q(xl, ymax), q(xh, ymin), q(xh, ymax)
         return claripy.And(claripy.Or(a.SLE(v), b.SLE(v)), claripy.Or(v.SLE(c), v.SLE(d)))
     pos = claripy.Or(claripy.Not(ymin.SGE(one)), between(xmin, xmax))
-    neg = claripy.Or(claripy.Not(claripy.And(ymax.SLE(neg1), claripy.Not(xmin == mn))), between(xmax, xmin))
+    neg = claripy.Or(claripy.Not(claripy.And(ymax.SLE(neg1), claripy.Not(claripy.And(xmin == mn, ymax == neg1)))),
+                     between(xmax, xmin))
     return claripy.Or(claripy.Not(box), claripy.And(pos, neg))
+
+
+def sdiv_narrow_lemma(x, y) -> claripy.ast.Bool:
+    """For x, y of width 2n whose values fit n bits (signed) and (x, y) not
+    (INT_MIN of n bits, -1): the 2n-bit eBPF quotient equals the sign-extended
+    n-bit one (x / 0 = 0, x / -1 = -x at either width). Used at n = 32 by the
+    `sdiv_bounds` obligation for min = INT32_MIN; proved for every value at
+    small widths in tests/prove/test_sdiv_bounds.py."""
+    w = x.size()
+    n = w // 2
+
+    def fits(v):
+        return v == v[n - 1:0].sign_extend(n)
+    mn = claripy.BVV(((1 << w) - 1) ^ ((1 << (n - 1)) - 1), w)   # INT_MIN of n bits, sign-extended
+    pre = claripy.And(fits(x), fits(y), claripy.Not(claripy.And(x == mn, y == claripy.BVV((1 << w) - 1, w))))
+    return claripy.Or(claripy.Not(pre), model._sdiv(x, y) == model._sdiv(x[n - 1:0], y[n - 1:0]).sign_extend(n))
 
 
 def sdiv_bounds_sound(ex: Extraction, minv: int, timeout_ms: int) -> Outcome:
@@ -271,8 +290,9 @@ def sdiv_bounds_sound(ex: Extraction, minv: int, timeout_ms: int) -> Outcome:
     them. The obligation is therefore split into small queries about the code,
     for a non-empty box (the contract only speaks of points of the box) where it
     returned true (and, for min = INT32_MIN, arguments in 32-bit range):
-      guard   no x in [xmin, xmax], y in [ymin, ymax] is (min, -1)
-      fit     min <= lo and hi <= -(min + 1)
+      guard   no x in [xmin, xmax], y in [ymin, ymax] is (min, -1); then the
+              same for the corners of [xmin, xmax] x [ymin, min(ymax, -1)],
+              assumed by the queries below (a cut)
       corners with y1 = max(ymin, 1), y2 = min(ymax, -1), q as in sdiv_q:
               ymax >= 1:  lo <= q(xmin, y1), q(xmin, ymax);  hi >= q(xmax, y1), q(xmax, ymax)
               ymin <= -1: lo <= q(xmax, ymin), q(xmax, y2);  hi >= q(xmin, ymin), q(xmin, y2)
@@ -280,17 +300,25 @@ def sdiv_bounds_sound(ex: Extraction, minv: int, timeout_ms: int) -> Outcome:
     The corner lemma (sdiv_corner_lemma, on the boxes [xmin,xmax] x [y1,ymax]
     and [xmin,xmax] x [ymin,y2]) turns "corners" into lo <= q(x, y) <= hi for
     every point of the box: y >= 1 lies in the first, y <= -1 in the second
-    (which holds no (min, -1) by `guard`), and y = 0 is the third case."""
+    (which holds no (min, -1) by `guard`), and y = 0 is the third case.
+
+    The corner queries use the 64-bit quotient (the code's) for both mins:
+    with the 32-bit quotient of the contract (min = INT32_MIN) two of them
+    timed out. For min = INT32_MIN the narrowing lemma (sdiv_narrow_lemma: for
+    32-bit-range x, y, not (INT32_MIN, -1), the 64-bit quotient is the
+    sign-extended 32-bit one, also a fact about division alone proved at small
+    widths) turns lo <= q64(x, y) <= hi into the contract's lo <= q32 <= hi at
+    every point of the box (which holds no (INT32_MIN, -1) by `guard`)."""
     box = ex.inputs["box"]
     xmin, xmax, ymin, ymax = (box[k] for k in ("xmin", "xmax", "ymin", "ymax"))
     m = _signed(minv)
-    mn, mx = claripy.BVV(m & _M64, 64), claripy.BVV(-(m + 1) & _M64, 64)
+    mn = claripy.BVV(m & _M64, 64)
     one, neg1, zero = claripy.BVV(1, 64), claripy.BVV(_M64, 64), claripy.BVV(0, 64)
     y1 = claripy.If(ymin.SGT(one), ymin, one)
     y2 = claripy.If(ymax.SLT(neg1), ymax, neg1)
 
-    def q(a, b):
-        return sdiv_q(a, b, m)
+    def q(a, b):   # the 64-bit quotient, for both mins (see above)
+        return sdiv_q(a, b, INT64_MIN)
 
     def build(p: Path_):
         lo, hi = p.outs["out"]["lo"], p.outs["out"]["hi"]
@@ -298,20 +326,31 @@ def sdiv_bounds_sound(ex: Extraction, minv: int, timeout_ms: int) -> Outcome:
         if m != INT64_MIN:
             pre += [_in32(v) for v in (xmin, xmax, ymin, ymax)]
         goals = [("guard", [xmin.SLE(X), X.SLE(xmax), ymin.SLE(Y), Y.SLE(ymax)],
-                  claripy.Not(claripy.And(X == mn, Y == neg1))),
-                 ("fit lo", [], mn.SLE(lo)), ("fit hi", [], hi.SLE(mx))]
+                  claripy.Not(claripy.And(X == mn, Y == neg1)))]
+        # the same for the negative box's corners, proved here and then assumed
+        # by the other queries (a cut: Z3 otherwise re-derives xmax == min ->
+        # xmin == min inside each of them, which made lo <= q(xmax, .) time out)
+        nc = claripy.Or(claripy.Not(ymin.SLE(neg1)),
+                        claripy.And(*[claripy.Not(claripy.And(a == mn, b == neg1))
+                                      for a in (xmin, xmax) for b in (ymin, y2)]))
+        goals.append(("no corner of the negative box is (min, -1)", [], nc))
+        pre2 = [nc]
         pos, neg = [ymax.SGE(one)], [ymin.SLE(neg1)]
+        negs = [("lo <= q(xmax, ymin)", neg, lo.SLE(q(xmax, ymin)), ymin),
+                ("lo <= q(xmax, min(ymax, -1))", neg, lo.SLE(q(xmax, y2)), y2),
+                ("hi >= q(xmin, ymin)", neg, q(xmin, ymin).SLE(hi), ymin),
+                ("hi >= q(xmin, min(ymax, -1))", neg, q(xmin, y2).SLE(hi), y2)]
         goals += [("lo <= q(xmin, max(ymin, 1))", pos, lo.SLE(q(xmin, y1))),
                   ("lo <= q(xmin, ymax)", pos, lo.SLE(q(xmin, ymax))),
                   ("hi >= q(xmax, max(ymin, 1))", pos, q(xmax, y1).SLE(hi)),
-                  ("hi >= q(xmax, ymax)", pos, q(xmax, ymax).SLE(hi)),
-                  ("lo <= q(xmax, ymin)", neg, lo.SLE(q(xmax, ymin))),
-                  ("lo <= q(xmax, min(ymax, -1))", neg, lo.SLE(q(xmax, y2))),
-                  ("hi >= q(xmin, ymin)", neg, q(xmin, ymin).SLE(hi)),
-                  ("hi >= q(xmin, min(ymax, -1))", neg, q(xmin, y2).SLE(hi)),
-                  ("lo <= 0 <= hi", [ymin.SLE(zero), zero.SLE(ymax)], claripy.And(lo.SLE(zero), zero.SLE(hi)))]
+                  ("hi >= q(xmax, ymax)", pos, q(xmax, ymax).SLE(hi))]
+        goals += [g[:3] for g in negs]
+        goals += [("lo <= 0 <= hi", [ymin.SLE(zero), zero.SLE(ymax)], claripy.And(lo.SLE(zero), zero.SLE(hi)))]
         qs = []
-        for name, case, goal in goals:
+        for i, (name, case, goal) in enumerate(goals):
+            if i >= 2:
+                case = pre2 + case
+
             def explain(mdl, name=name):
                 return {"box": _state_values(mdl, box), "min": m, "violated": name,
                         "x": _model_int(mdl, X), "y": _model_int(mdl, Y),
@@ -508,62 +547,113 @@ def width_pre(width: int):
     return pre
 
 
-def agree(exs: dict[str, Extraction], timeout_ms: int) -> Outcome:
+AGREE_FIRST_MS = 20_000   # split queries (agree's `cases`): the unsplit attempt first
+
+
+def _agree_pair(p: Path_, q: Path_) -> tuple[list, list]:
+    """(diffs, assumptions) for one pair of paths of two arches: diffs are the
+    (name, value here, value there) that must be equal -- every output field,
+    the return value, and the arguments of every summarised call -- and the
+    assumptions are the path conditions and what the summaries allow."""
+    diffs = []
+    for sname, fields_ in p.outs.items():
+        for f in fields_:
+            diffs.append((f"{sname}.{f}", p.outs[sname][f], q.outs[sname][f]))
+    if p.ret is not None:
+        diffs.append(("ret", p.ret, q.ret))
+    asrt = [p.cond, q.cond]
+    # tnum_mul summaries (fresh results per arch), like shift_union's: a
+    # difference in the arguments (or in the number of calls) is a
+    # disagreement; with equal arguments the results are equal (tnum_mul
+    # is one function, proved separately). Constraining the arguments to be
+    # equal instead would hide exactly the disagreements that matter.
+    if len(p.mul_calls) != len(q.mul_calls):
+        diffs.append(("tnum_mul calls", claripy.BVV(len(p.mul_calls), 8),
+                      claripy.BVV(len(q.mul_calls), 8)))
+    for n, (c1, c2) in enumerate(zip(p.mul_calls, q.mul_calls)):
+        for k, nm in enumerate(("a.value", "a.mask", "b.value", "b.mask")):
+            diffs.append((f"tnum_mul{n}.{nm}", c1[k], c2[k]))
+        same_args = claripy.And(*[u == v for u, v in zip(c1[:4], c2[:4])])
+        asrt.append(claripy.Or(claripy.Not(same_args),
+                               claripy.And(c1[4] == c2[4], c1[5] == c2[5])))
+    # shift_union summaries: a difference in the arguments is a
+    # disagreement; with equal arguments the results are equal (the
+    # function itself agrees across arches: tnum_shift_union agree).
+    # Equating the results unconditionally is the same here: a model with
+    # different arguments already is a disagreement.
+    if len(p.shift_calls) != len(q.shift_calls):
+        diffs.append(("shift_union calls", claripy.BVV(len(p.shift_calls), 8),
+                      claripy.BVV(len(q.shift_calls), 8)))
+    for n, (c1, c2) in enumerate(zip(p.shift_calls, q.shift_calls)):
+        for k, nm in enumerate(("t.value", "t.mask", "lo", "hi", "kind", "width")):
+            u, v = c1[k], c2[k]
+            if isinstance(u, int):
+                u, v = claripy.BVV(u, 32), claripy.BVV(v, 32)
+            diffs.append((f"shift_union{n}.{nm}", u, v))
+        asrt += [c1[6] == c2[6], c1[7] == c2[7]]
+    # bpf_sdiv_bounds summaries: the same rule as tnum_mul's (a difference in
+    # the arguments, `min` included, is a disagreement; with equal arguments the
+    # fresh results are equal: the function's own cross-arch agreement is the
+    # sdiv_bounds `agree` obligation)
+    if len(p.sdiv_calls) != len(q.sdiv_calls):
+        diffs.append(("sdiv_bounds calls", claripy.BVV(len(p.sdiv_calls), 8),
+                      claripy.BVV(len(q.sdiv_calls), 8)))
+    for n, (c1, c2) in enumerate(zip(p.sdiv_calls, q.sdiv_calls)):
+        args = []
+        for k, nm in enumerate(("xmin", "xmax", "ymin", "ymax", "min")):
+            u, v = c1[k], c2[k]
+            if isinstance(u, int):
+                u, v = claripy.BVV(u & _M64, 64), claripy.BVV(v & _M64, 64)
+            diffs.append((f"sdiv_bounds{n}.{nm}", u, v))
+            args.append(u == v)
+        asrt.append(claripy.Or(claripy.Not(claripy.And(*args)),
+                               claripy.And(c1[5] == c2[5], c1[6] == c2[6], c1[7] == c2[7])))
+    return diffs, asrt
+
+
+def agree(exs: dict[str, Extraction], timeout_ms: int, per_field: bool = False,
+          cases: Callable[[dict], list] | None = None) -> Outcome:
     """The extracted semantics of every arch are equal for all inputs: for each
     pair of arches and each pair of their paths, where both path conditions
-    hold every output field (and the return value) is equal."""
+    hold every output field (and the return value) is equal.
+
+    per_field: one query per field (and summarised call argument) instead of
+    one for their disjunction. cases(inputs): constraints on the reference
+    arch's inputs whose disjunction is valid (a case split); a query that does
+    not finish unsplit within AGREE_FIRST_MS is asked once per case, and is
+    proved when every case is. Both only change how the same claim is put to
+    Z3 (bpf_tnum_shift_union at width 64: unsplit, the mask word timed out)."""
     t0 = time.monotonic()
     arches = sorted(exs)
     ref = arches[0]
     reasons = []
+    split = cases(exs[ref].inputs) if cases is not None else None
     for other in arches[1:]:
         for i, p in enumerate(exs[ref].paths):
             for j, q in enumerate(exs[other].paths):
-                diffs = []
-                for sname, fields_ in p.outs.items():
-                    for f in fields_:
-                        diffs.append((f"{sname}.{f}", p.outs[sname][f], q.outs[sname][f]))
-                if p.ret is not None:
-                    diffs.append(("ret", p.ret, q.ret))
-                ne = claripy.Or(*[u != v for _, u, v in diffs])
-                asrt = [p.cond, q.cond, ne]
-                # tnum_mul summaries (fresh results per arch), like shift_union's: a
-                # difference in the arguments (or in the number of calls) is a
-                # disagreement; with equal arguments the results are equal (tnum_mul
-                # is one function, proved separately). Constraining the arguments to be
-                # equal instead would hide exactly the disagreements that matter.
-                if len(p.mul_calls) != len(q.mul_calls):
-                    diffs.append(("tnum_mul calls", claripy.BVV(len(p.mul_calls), 8),
-                                  claripy.BVV(len(q.mul_calls), 8)))
-                for n, (c1, c2) in enumerate(zip(p.mul_calls, q.mul_calls)):
-                    for k, nm in enumerate(("a.value", "a.mask", "b.value", "b.mask")):
-                        diffs.append((f"tnum_mul{n}.{nm}", c1[k], c2[k]))
-                    same_args = claripy.And(*[u == v for u, v in zip(c1[:4], c2[:4])])
-                    asrt.append(claripy.Or(claripy.Not(same_args),
-                                           claripy.And(c1[4] == c2[4], c1[5] == c2[5])))
-                # shift_union summaries: a difference in the arguments is a
-                # disagreement; with equal arguments the results are equal (the
-                # function itself agrees across arches: tnum_shift_union agree)
-                if len(p.shift_calls) != len(q.shift_calls):
-                    diffs.append(("shift_union calls", claripy.BVV(len(p.shift_calls), 8),
-                                  claripy.BVV(len(q.shift_calls), 8)))
-                for n, (c1, c2) in enumerate(zip(p.shift_calls, q.shift_calls)):
-                    for k, nm in enumerate(("t.value", "t.mask", "lo", "hi", "kind", "width")):
-                        u, v = c1[k], c2[k]
-                        if isinstance(u, int):
-                            u, v = claripy.BVV(u, 32), claripy.BVV(v, 32)
-                        diffs.append((f"shift_union{n}.{nm}", u, v))
-                    asrt += [c1[6] == c2[6], c1[7] == c2[7]]
-                ne = claripy.Or(*[u != v for _, u, v in diffs])
-                asrt[2] = ne
-                r, m, why = solve(asrt, timeout_ms)
-                if r == "sat":
-                    ce = {"inputs": {k: _state_values(m, v) for k, v in exs[ref].inputs.items()},
-                          "differs": {n: {ref: _model_int(m, u), other: _model_int(m, v)}
-                                      for n, u, v in diffs if not _model_true(m, u == v)}}
-                    return Outcome(UNSOUND, f"{ref} and {other} disagree", ce, time.monotonic() - t0)
-                if r == "unknown":
-                    reasons.append(f"{ref}/{other} paths {i + 1},{j + 1}: {why}")
+                diffs, asrt = _agree_pair(p, q)
+                groups = [[d] for d in diffs] if per_field else [diffs]
+                for grp in groups:
+                    ne = claripy.Or(*[u != v for _, u, v in grp])
+                    first = None
+                    if split is not None:
+                        first = solve(asrt + [ne], min(timeout_ms, AGREE_FIRST_MS))
+                    attempts = [[]] if first is None or first[0] == "sat" else \
+                        [] if first[0] == "unsat" else [[c] for c in split]
+                    for extra in attempts:
+                        r, m, why = first if first is not None and first[0] == "sat" else \
+                            solve(asrt + extra + [ne], timeout_ms)
+                        if r == "sat":
+                            ce = {"inputs": {k: _state_values(m, v) for k, v in exs[ref].inputs.items()},
+                                  "differs": {n: {ref: _model_int(m, u), other: _model_int(m, v)}
+                                              for n, u, v in diffs if not _model_true(m, u == v)}}
+                            return Outcome(UNSOUND, f"{ref} and {other} disagree", ce, time.monotonic() - t0)
+                        if r == "unknown":
+                            what = "" if not per_field else f" {grp[0][0]}"
+                            what += f" case {extra[0]}" if extra else ""
+                            reasons.append(f"{ref}/{other} paths {i + 1},{j + 1}{what}: {why}")
     if reasons:
         return Outcome(UNKNOWN, "; ".join(reasons[:3]), None, time.monotonic() - t0)
-    return Outcome(PROVED, f"{', '.join(arches)} agree", None, time.monotonic() - t0)
+    how = " (per field" + (f", split into {len(split)} cases where needed)" if split else ")") \
+        if per_field or split else ""
+    return Outcome(PROVED, f"{', '.join(arches)} agree{how}", None, time.monotonic() - t0)

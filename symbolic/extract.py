@@ -21,6 +21,11 @@ Compositional hooks (each callee is proved on its own, see checks.py):
     instantiated at the operator's operand and shift amount. The function
     itself is proved against that contract, for every kind of shift, with
     symbolic t, lo, hi (the ``tnum_shift_union`` obligation).
+  * ``bpf_sdiv_bounds`` (the signed quotient bounds of sdiv64/sdiv32) is
+    replaced by its contract: a fresh bool and fresh *lo, *hi, and the checker
+    assumes, where it returned true, that every quotient of the box lies in
+    [lo, hi] (instantiated at the operator's operands). The function itself is
+    proved against that contract (the ``sdiv_bounds`` obligation).
 """
 
 from __future__ import annotations
@@ -195,6 +200,9 @@ class Path_:
     # lo/hi 32-bit terms, kind/width Python ints (constant at every call site)
     shift_calls: list[tuple] = field(default_factory=list)
     calls: list[tuple] = field(default_factory=list)      # (callee, in fields, out fields) of contract hooks
+    # bpf_sdiv_bounds summaries: (xmin, xmax, ymin, ymax, min, ret, lo, hi), 64-bit
+    # terms but min (a Python int, constant at every call site) and ret (8-bit)
+    sdiv_calls: list[tuple] = field(default_factory=list)
 
 
 @dataclass
@@ -333,6 +341,32 @@ class _ShiftUnionSummary(angr.SimProcedure):
         return None
 
 
+SDIV_BOUNDS = "bpf_sdiv_bounds"
+
+
+class _SdivBoundsSummary(angr.SimProcedure):
+    """bpf_sdiv_bounds's contract: a fresh bool result and fresh *lo, *hi,
+    recorded with the arguments. `min` must be a constant at the call site
+    (INT64_MIN and INT32_MIN are separately proved contracts)."""
+
+    def run(self, xmin, xmax, ymin, ymax, minv, plo, phi):
+        st = self.state
+        vals = st.solver.eval_upto(minv, 2)
+        if len(vals) != 1:
+            raise ExtractError(f"{SDIV_BOUNDS}: min is not a constant at the call site")
+        n = len(st.globals.get("sdiv_calls", ()))
+        ret = claripy.BVS(f"sdiv_bounds{n}.ret", 1, explicit_name=True).zero_extend(7)
+        lo = claripy.BVS(f"sdiv_bounds{n}.lo", 64, explicit_name=True)
+        hi = claripy.BVS(f"sdiv_bounds{n}.hi", 64, explicit_name=True)
+        end = st.arch.memory_endness
+        st.memory.store(st.solver.eval_one(plo), lo, endness=end)
+        st.memory.store(st.solver.eval_one(phi), hi, endness=end)
+        st.globals["sdiv_calls"] = tuple(st.globals.get("sdiv_calls", ())) + (
+            (xmin, xmax, ymin, ymax, vals[0], ret, lo, hi),)
+        st.registers.store(RET_REGS[st.arch.name][0], ret.zero_extend(56))
+        return None
+
+
 SYNC_STEPS = ("bpf_sync_tnum_to_bounds", "bpf_sync_deduce32", "bpf_sync_deduce64", "bpf_sync_64_to_32",
               "bpf_sync_32_to_64", "bpf_sync_bounds_to_tnum")
 
@@ -401,6 +435,9 @@ def _merge(states):
     shifts = [s.globals.get("shift_calls", ()) for s in states]
     if any([c[4:6] for c in sc] != [c[4:6] for c in shifts[0]] for sc in shifts):
         raise ExtractError("cannot merge paths that made different bpf_tnum_shift_union calls")
+    sdivs = [s.globals.get("sdiv_calls", ()) for s in states]
+    if any([c[4] for c in sc] != [c[4] for c in sdivs[0]] for sc in sdivs):
+        raise ExtractError("cannot merge paths that made different bpf_sdiv_bounds calls")
     steps = [s.globals.get("calls", ()) for s in states]
     if any(len(c) != len(steps[0]) or [x[0] for x in c] != [x[0] for x in steps[0]] for c in steps):
         raise ExtractError("cannot merge paths that made different contract calls")
@@ -436,6 +473,11 @@ def _merge(states):
             tuple(c0[k] if k in (4, 5) or _same([c[i][k] for c in shifts]) else _ite(pcs, [c[i][k] for c in shifts])
                   for k in range(8))
             for i, c0 in enumerate(shifts[0]))
+    if len(sdivs[0]):
+        merged.globals["sdiv_calls"] = tuple(
+            tuple(c0[k] if k == 4 or _same([c[i][k] for c in sdivs]) else _ite(pcs, [c[i][k] for c in sdivs])
+                  for k in range(8))
+            for i, c0 in enumerate(sdivs[0]))
     if len(steps[0]):
         sc = []
         for i, (name, _, _) in enumerate(steps[0]):
@@ -469,6 +511,7 @@ def _run(p: angr.Project, state, max_steps: int, max_active: int, deadline: floa
             keys.setdefault((s.addr, tuple(f.ret_addr for f in s.callstack),
                              len(s.globals.get("mul_calls", ())),
                              tuple(c[4:6] for c in s.globals.get("shift_calls", ())),
+                             tuple(c[4] for c in s.globals.get("sdiv_calls", ())),
                              tuple(c[0] for c in s.globals.get("calls", ()))), []).append(s)
         if merge and any(len(v) > 1 for v in keys.values()):
             sm.active[:] = [_merge(v) if len(v) > 1 else v[0] for v in keys.values()]
@@ -493,7 +536,7 @@ OPTIONS = {angr.options.ZERO_FILL_UNCONSTRAINED_MEMORY, angr.options.ZERO_FILL_U
 
 def _prepare(elf: str, hooks: dict[str, angr.SimProcedure]) -> angr.Project:
     p = project(elf)
-    for name in ("bpf_range_sync", "bpf_tnum_mul", SHIFT_UNION) + SYNC_STEPS:
+    for name in ("bpf_range_sync", "bpf_tnum_mul", SHIFT_UNION, SDIV_BOUNDS) + SYNC_STEPS:
         a = p.loader.find_symbol(name)
         if a is not None and p.is_hooked(a.rebased_addr):
             p.unhook(a.rebased_addr)
@@ -513,7 +556,8 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
             hook_mul: bool = True, alias_out: bool = False, max_steps: int = 20000, max_active: int = 64,
             time_budget: float = 300.0, pre=None, merge: bool = True,
             contracts: tuple[str, ...] = (), hook_shift: bool = True,
-            shift: tuple[int, int | None] | None = None, lazy: bool = True) -> Extraction:
+            shift: tuple[int, int | None] | None = None, lazy: bool = True,
+            hook_sdiv: bool = True, sdiv_min: int | None = None) -> Extraction:
     """Symbolically execute `func`.
 
     lazy=False checks every branch's feasibility as it is taken (no
@@ -525,7 +569,10 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
           "sync" f(s); "pred" bool f(s) (is_empty); "tnum2" tnum f(tnum a, tnum b);
           "shiftu" tnum f(tnum t, unsigned lo, unsigned hi, int kind, unsigned width)
           with shift=(kind, width) constants (width None: symbolic, 32 or 64);
-          inputs "a" (t.value, t.mask) and "amount" (lo, hi, width), 32-bit.
+          inputs "a" (t.value, t.mask) and "amount" (lo, hi, width), 32-bit;
+          "sdivb" bool f(xmin, xmax, ymin, ymax, min, *lo, *hi) (bpf_sdiv_bounds) with
+          min = sdiv_min (constant); inputs "box" (xmin, xmax, ymin, ymax), outputs
+          "out" (lo, hi) and ret (8-bit).
     """
     t0 = time.monotonic()
     hooks = {}
@@ -535,6 +582,8 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
         hooks["bpf_tnum_mul"] = _TnumMulSummary()
     if hook_shift and func != SHIFT_UNION:
         hooks[SHIFT_UNION] = _ShiftUnionSummary()
+    if hook_sdiv and func != SDIV_BOUNDS:
+        hooks[SDIV_BOUNDS] = _SdivBoundsSummary()
     for name in contracts:
         hooks[name] = _StepContract(display_name=name)
     p = _prepare(elf, hooks)
@@ -566,6 +615,10 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
                     for n, v in (("lo", lo), ("hi", hi), ("kind", claripy.BVV(skind, 32)), ("width", width))]
         args = [tv, tm] + regs
         inputs = {"a": {"t.value": tv, "t.mask": tm}, "amount": {"lo": lo, "hi": hi, "width": width}}
+    elif kind == "sdivb":
+        box = {n: claripy.BVS(f"box.{n}", 64, explicit_name=True) for n in ("xmin", "xmax", "ymin", "ymax")}
+        args = list(box.values()) + [claripy.BVV(sdiv_min & (2**64 - 1), 64), OUT, OUT + 8]
+        inputs = {"box": box}
     else:
         raise ValueError(kind)
     opts = OPTIONS if lazy else set(OPTIONS) - {angr.options.LAZY_SOLVES}
@@ -575,7 +628,8 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
     state.globals["layout"] = lay
     state.globals["sp_top"] = state.solver.eval(state.regs.sp)
     state.globals["shift_calls"] = ()
-    if kind not in ("tnum2", "shiftu"):
+    state.globals["sdiv_calls"] = ()
+    if kind not in ("tnum2", "shiftu", "sdivb"):
         inputs["a"] = _sym_struct(state, lay, A, "a")
         if kind in ("binop", "jmp"):
             inputs["b"] = _sym_struct(state, lay, B, "b")
@@ -600,9 +654,14 @@ def extract(elf: str, func: str, kind: str, *, is32: int | None = None, hook_syn
         elif kind in ("tnum2", "shiftu"):
             r0, r1 = RET_REGS[s.arch.name]
             outs["out"] = {"t.value": s.regs.get(r0), "t.mask": s.regs.get(r1)}
+        elif kind == "sdivb":
+            end = s.arch.memory_endness
+            outs["out"] = {"lo": s.memory.load(OUT, 8, endness=end), "hi": s.memory.load(OUT + 8, 8, endness=end)}
+            ret = s.regs.get(RET_REGS[s.arch.name][0])[7:0]
         paths.append(Path_(cond, outs, ret, mul_calls=list(s.globals.get("mul_calls", ())),
                            calls=list(s.globals.get("calls", ())),
-                           shift_calls=list(s.globals.get("shift_calls", ()))))
+                           shift_calls=list(s.globals.get("shift_calls", ())),
+                           sdiv_calls=list(s.globals.get("sdiv_calls", ()))))
     if not paths:
         raise ExtractError(f"{func}: no path returned")
     return Extraction(func, paths, inputs, time.monotonic() - t0, steps)

@@ -101,6 +101,11 @@ CATALOGUE = [
            "\t\tany1 = (uint64_t)(int64_t)(int32_t)(uint32_t)any1;",
            "\t\tany1 = (uint32_t)any1;",
            ("tnum_shift_union",), "sign confusion (32-bit arithmetic shift not sign-extended)"),
+    # sdiv64/sdiv32 rest on bpf_sdiv_bounds's contract, proved on its own
+    Mutant("sdiv-bounds-corner", "range_alu.c",
+           "\t\tsdiv_corners(xmin, xmax, smax64(ymin, 1), ymax, lo, hi);",
+           "\t\tsdiv_corners(xmin, xmax, smax64(ymin, 2), ymax, lo, hi);",
+           ("sdiv_bounds",), "off-by-one in the divisor range (the corner y = 1 left out)"),
 ]
 
 

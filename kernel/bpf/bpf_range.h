@@ -122,6 +122,11 @@ BPF_RANGE_BINOP(div);  /* unsigned */
 BPF_RANGE_BINOP(mod);  /* unsigned */
 BPF_RANGE_BINOP(sdiv); /* signed */
 BPF_RANGE_BINOP(smod); /* signed */
+/* bounds of the signed quotients of [xmin,xmax] by [ymin,ymax] for sdiv64 (min =
+ * INT64_MIN) and sdiv32 (32-bit ranges, min = INT32_MIN); false: unknown (the box
+ * holds min / -1). Contract in range_alu.c. */
+BPF_RANGE_OP bool bpf_sdiv_bounds(int64_t xmin, int64_t xmax, int64_t ymin, int64_t ymax, int64_t min,
+				  int64_t *lo, int64_t *hi);
 BPF_RANGE_BINOP(and);
 BPF_RANGE_BINOP(or);
 BPF_RANGE_BINOP(xor);

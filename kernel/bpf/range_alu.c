@@ -323,9 +323,22 @@ static inline void sdiv_corners(int64_t xmin, int64_t xmax, int64_t ymin, int64_
 
 /* Signed quotient bounds for operands in [xmin,xmax] / [ymin,ymax] (a 32-bit
  * caller passes 32-bit ranges and `min` = INT32_MIN). Returns false if the
- * quotient may overflow (min / -1), meaning "unknown". */
-static inline bool sdiv_bounds(int64_t xmin, int64_t xmax, int64_t ymin, int64_t ymax, int64_t min,
-			       int64_t *lo, int64_t *hi)
+ * quotient may overflow (min / -1), meaning "unknown".
+ *
+ * Contract (the `sdiv_bounds` obligation of `axiomdbg prove verifier` proves
+ * the compiled function against it, for min = INT64_MIN and, with every
+ * argument in [INT32_MIN, INT32_MAX], for min = INT32_MIN): if it returns
+ * true, then for every x in [xmin,xmax] and y in [ymin,ymax]
+ *   - (x, y) is not (min, -1), and
+ *   - *lo <= q <= *hi, q the eBPF quotient of x by y at the caller's width
+ *     (0 for y == 0, -x for y == -1), sign-extended.
+ * (The bounds also fit the caller's width, but sdiv32 checks that itself.)
+ * It is a separate, non-inlined function so that the operators' proofs use
+ * this contract instead of re-deriving the division corner argument (a
+ * min/max over eight corner quotients that Z3 could not finish at 64 bits);
+ * the compiled function is proved against it on its own. */
+BPF_RANGE_OP bool bpf_sdiv_bounds(int64_t xmin, int64_t xmax, int64_t ymin, int64_t ymax, int64_t min,
+				  int64_t *lo, int64_t *hi)
 {
 	if (xmin == min && ymin <= -1 && ymax >= -1)
 		return false;
@@ -353,7 +366,7 @@ BPF_RANGE_OP void bpf_range_sdiv64(struct bpf_scalar *out, const struct bpf_scal
 		bpf_range_const(&r, (uint64_t)sdiv64c((int64_t)x, (int64_t)y));
 	} else {
 		bpf_range_unknown(&r);
-		if (sdiv_bounds(a->smin, a->smax, b->smin, b->smax, INT64_MIN, &lo, &hi)) {
+		if (bpf_sdiv_bounds(a->smin, a->smax, b->smin, b->smax, INT64_MIN, &lo, &hi)) {
 			r.smin = lo;
 			r.smax = hi;
 		}
@@ -372,8 +385,11 @@ BPF_RANGE_OP void bpf_range_sdiv32(struct bpf_scalar *out, const struct bpf_scal
 
 		v = y == 0 ? 0 : y == -1 ? (int32_t)(0 - (uint32_t)x) : x / y;
 		from32(out, bpf_tnum_const((uint32_t)v), (uint32_t)v, (uint32_t)v, v, v);
-	} else if (sdiv_bounds(a->s32min, a->s32max, b->s32min, b->s32max, INT32_MIN, &lo, &hi)) {
-		/* |quotient| <= |x| <= 2^31 - 1 here, so lo/hi fit in s32 */
+	} else if (bpf_sdiv_bounds(a->s32min, a->s32max, b->s32min, b->s32max, INT32_MIN, &lo, &hi) &&
+		   lo >= INT32_MIN && hi <= INT32_MAX) {
+		/* |quotient| <= |x| <= 2^31 - 1 here, so lo/hi always fit in s32; the
+		 * test makes the casts below safe without relying on that argument
+		 * (which bpf_sdiv_bounds's contract then does not have to carry) */
 		from32(out, bpf_tnum_range(0, U32_MAX), 0, U32_MAX, (int32_t)lo, (int32_t)hi);
 	} else {
 		from32(out, bpf_tnum_range(0, U32_MAX), 0, U32_MAX, INT32_MIN, INT32_MAX);
