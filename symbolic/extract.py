@@ -41,6 +41,7 @@ import claripy
 
 from axiomdbg.core.dwarf import TypeIndex
 
+from . import angr_fixes  # noqa: F401  (exact flag helpers; see the module)
 from .model import FIELDS, FIELD_BITS
 
 logging.getLogger("angr").setLevel(logging.ERROR)

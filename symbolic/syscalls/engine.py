@@ -41,6 +41,7 @@ import angr
 import claripy
 from angr.concretization_strategies import SimConcretizationStrategy, SimConcretizationStrategyRange
 
+from .. import angr_fixes  # noqa: F401  (exact flag helpers; see the module)
 from . import abi, elfinfo
 
 for _n in ("angr", "cle", "pyvex", "claripy"):

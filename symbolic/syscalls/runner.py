@@ -17,7 +17,9 @@ CACHE_DIR = ROOT / ".axiomdbg-cache" / "prove-syscalls"
 CHECKS = ("uptr", "errno", "nopanic", "spec")
 PROVED, VIOLATED, UNKNOWN = "PROVED", "VIOLATED", "UNKNOWN"
 # fd_install scans the whole table: those handlers need the loop unrolled past AX_OPEN_MAX
-LOOP_BOUNDS = {"dup": 70, "open": 70, "pipe": 70}
+# waitpid walks the children list and then process_list to the reaped child: with the
+# model's NCHILD = 3 children both walks take up to 3 iterations, so 4 covers every child
+LOOP_BOUNDS = {"dup": 70, "open": 70, "pipe": 70, "waitpid": 4}
 DEFAULT_LOOP_BOUND = 2
 # rough relative cost (x86_64, seconds) used only to schedule the expensive handlers first
 EXPENSIVE = {"dup": 37, "getdents": 35, "read": 28, "open": 26, "dup2": 22, "write": 15, "pipe": 13,
@@ -45,6 +47,8 @@ def _harness_digest() -> str:
     for f in sorted(Path(__file__).parent.glob("*.py")):
         if f.name not in ("cli.py", "mutants.py", "__init__.py"):
             h.update(f.name.encode() + f.read_bytes())
+    fixes = Path(__file__).parent.parent / "angr_fixes.py"   # corrections to angr's lifting helpers
+    h.update(fixes.name.encode() + fixes.read_bytes())
     return h.hexdigest()
 
 
