@@ -27,7 +27,7 @@ test: bootstrap
 # cache; CHECK_VERIFIER_OPS=all proves the whole catalogue (far longer: see docs/proofs.md).
 CHECK_VERIFIER_OPS ?= add32,and32,xor64,mov32,be16,movsx64_s8,is_empty,jgt64,lsh32,rsh32,smod32
 # Likewise for `prove syscalls`: the handlers with functional specs that prove in seconds each; the
-# full set (CHECK_SYSCALLS=all) takes an estimated 7-8 min cold on 2 cores (docs/proofs.md), beyond CI's budget.
+# full set (CHECK_SYSCALLS=all) takes 217 s cold on 2 cores (measured, docs/proofs.md): too much on top of the rest of CI.
 CHECK_SYSCALLS ?= getpid,getppid,gettid,sched_yield,mmap,munmap,kill,uname,clock_gettime,close,exit
 check: bootstrap
 	$(VENV)/bin/axiomdbg check --verifier-ops $(CHECK_VERIFIER_OPS) --syscall $(CHECK_SYSCALLS) $(CHECK_ARGS)
