@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import tempfile
 import time
@@ -31,7 +32,7 @@ def main() -> None:
     ops = [o for o in (a.op or runner.all_ops()) if not (a.skip_slow and o in runner.SLOW_OPS)]
     cache = Path(tempfile.mkdtemp(prefix="prove-bench-cache-"))
     runner.CACHE_DIR = cache
-    report = {}
+    report = {"jobs": a.jobs, "cpus": os.cpu_count(), "skip_slow": a.skip_slow, "loadavg_start": os.getloadavg()}
     try:
         # baseline, measured in this run on this (shared) machine: one small
         # proof (and32 on x86_64, cold); the full run is reported as a ratio
@@ -54,6 +55,12 @@ def main() -> None:
                 status[r["status"]] += 1
             report[label] = {"wall_s": round(wall, 1), "ratio_to_baseline": round(wall / base, 1),
                              "status": dict(status),
+                             "not_proved": [{k: r.get(k) for k in ("arch", "profile", "op", "check", "status",
+                                                                  "seconds", "detail")}
+                                            for r in rows if r["status"] != "PROVED"],
+                             "per_check_s": sorted(([r["arch"], r["profile"], r["op"], r["check"],
+                                                     r["seconds"]] for r in rows if not r.get("cached")),
+                                                   key=lambda t: -t[4])[:25],
                              "per_op_cpu_s": {k: round(v, 1) for k, v in sorted(per_op.items())}}
             print(f"{label}: {wall:.1f}s wall, {dict(status)}")
             if label == "cold":
