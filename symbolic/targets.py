@@ -10,6 +10,7 @@ own; the result is labelled ``standalone`` everywhere it is reported.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import shlex
@@ -129,6 +130,17 @@ def build_standalone(arch: str, profile: str, overrides: dict[str, str] | None =
 
 
 def _has_operators(elf: Path) -> bool:
+    try:
+        st = os.stat(elf)
+    except OSError:
+        return False
+    return _has_operators_at(str(elf), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _has_operators_at(elf: str, mtime_ns: int, size: int) -> bool:
+    """Keyed by the file's mtime and size: resolve() runs once per job (hundreds
+    per run), and parsing a kernel's symbol table takes about a second."""
     try:
         from elftools.elf.elffile import ELFFile
 
