@@ -8,8 +8,9 @@ that computes the flag. `ccmp x10, x23, #4, ne` sets the flags either from the
 comparison (cc_op = SUB64) or from the immediate (cc_op = COPY), so `cc_op`
 becomes `If(x10 != 0, SUB64, COPY)`. angr's `op_concretize` handles such an
 operand by splitting on the if-then-else -- but only when `claripy.excavate_ite`
-brings the If to the top. When it does not (the condition is large enough for
-claripy to rewrite the term), its fallback for `X | const` returns the
+brings the If to the top. When it does not (excavation skips annotated terms,
+and angr's uninitialised-memory annotation propagates to every term built on
+a value read from memory), its fallback for `X | const` returns the
 constant alone: the condition is then evaluated as if cc_op were COPY, i.e.
 from bit 30 of the compared pointer, on every path. That is unsound. The
 kernel's `proc_wait` (a list walk `while (*lp && *lp != c)`, compiled into a
@@ -44,15 +45,15 @@ class NeedSolver(Exception):
 def _const_cases(op):
     """[(condition, BVV)] covering every value of `op` read off its syntax, or None.
     excavate_ite leaves an annotated AST alone (angr annotates uninitialised
-    memory, and annotations propagate to every term built on it), so the common
+    memory, and annotations propagate to every term built on it), so
     `If(c, a, b) | k` is also split directly."""
     for e in (claripy.excavate_ite(op), op):
         if e.op == "If":
             cases = list(claripy.reverse_ite_cases(e))
-        elif e.op in ("__or__", "__add__", "__xor__") and len(e.args) == 2 and \
-                sum(a.op == "If" for a in e.args) == 1 and not all(a.symbolic for a in e.args):
-            ite, k = (e.args[0], e.args[1]) if e.args[0].op == "If" else (e.args[1], e.args[0])
-            cases = [(c, e.make_like(e.op, (v, k), simplify=True)) for c, v in claripy.reverse_ite_cases(ite)]
+        elif e.op == "__or__" and len(e.args) == 2 and e.args[0].op == "If" and not e.args[1].symbolic:
+            # VEX's Or64(cc_op, cond << 4): the only shape the flag helpers are given
+            ite, k = e.args
+            cases = [(c, v | k) for c, v in claripy.reverse_ite_cases(ite)]
         else:
             continue
         if all(not c.symbolic for _, c in cases):
