@@ -429,7 +429,19 @@ def _merge(states):
     states' (mutually exclusive) path conditions, and the path condition becomes
     their disjunction. (angr's own merge skips memory it believes unchanged,
     which loses values after repeated merges.)"""
-    pcs = [claripy.And(*s.solver.constraints) if s.solver.constraints else claripy.true() for s in states]
+    # the states forked from a common history: their constraint lists share a
+    # prefix (the same AST objects), which holds in the merged state; only the
+    # suffixes tell them apart, and under the prefix ITE(pc_i, ...) over the
+    # whole path conditions equals ITE over the suffixes. Keeping the prefix as
+    # separate constraints and the suffixes small keeps every later term small
+    # (with the whole conditions, each merge nested all earlier branches
+    # inside every ITE and in one big disjunction).
+    cons = [list(s.solver.constraints) for s in states]
+    k = 0
+    while all(len(c) > k for c in cons) and all(c[k] is cons[0][k] for c in cons[1:]):
+        k += 1
+    prefix = cons[0][:k]
+    pcs = [claripy.And(*c[k:]) if len(c) > k else claripy.true() for c in cons]
     calls = [s.globals.get("mul_calls", ()) for s in states]
     if any(len(c) != len(calls[0]) for c in calls):
         raise ExtractError("cannot merge paths that made different numbers of bpf_tnum_mul calls")
@@ -492,7 +504,7 @@ def _merge(states):
             sc.append((name, io[0], io[1]))
         merged.globals["calls"] = tuple(sc)
     merged.solver._stored_solver = None
-    merged.solver.reload_solver([claripy.Or(*pcs)])
+    merged.solver.reload_solver(prefix + [claripy.Or(*pcs)])
     return merged
 
 

@@ -13,7 +13,7 @@ from typing import Any, Callable, Iterator
 from . import checks, model
 from .targets import ARCHES, PROFILES, ROOT, Target, resolve
 
-HARNESS_VERSION = "prove-5"  # bump when extraction/checks change meaning (3: riscv64 shift lifting; 4: agree and tnum_mul arguments; 5: exact AArch64 flag helpers, angr_fixes.py)
+HARNESS_VERSION = "prove-6"  # bump when extraction/checks change meaning (3: riscv64 shift lifting; 4: agree and tnum_mul arguments; 5: exact AArch64 flag helpers, angr_fixes.py; 6: merged path conditions keep their common prefix, jump feasibility uses member => nonempty)
 CACHE_DIR = ROOT / ".axiomdbg-cache" / "prove"
 DEFAULT_TIMEOUT_MS = 60_000
 # bpf_tnum_mul is proved for operands whose value|mask fit in w bits, for each w
