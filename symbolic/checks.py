@@ -7,6 +7,7 @@ counterexample), solver timeout = UNKNOWN.
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
@@ -424,32 +425,28 @@ def nonempty_facts(s: dict) -> list:
     bpf_range_is_empty. Valid by ``member_implies_nonempty`` (checked before
     the facts are used)."""
     member_implies_nonempty()
+    return _nonempty_facts(s)
+
+
+def _nonempty_facts(s: dict) -> list:
     v = s["t.value"]
     return [(v & s["t.mask"]) == 0, s["umin"].ULE(s["umax"]), s["smin"].SLE(s["smax"]),
             s["u32min"].ULE(s["u32max"]), s["s32min"].SLE(s["s32max"]), v.ULE(s["umax"]),
             model.lo32(v).ULE(s["u32max"])]
 
 
-_NONEMPTY_OK: list[bool] = []
-
-
+@functools.cache
 def member_implies_nonempty() -> None:
     """Prove, once per process, that for every state s and value x,
     member(s, x) implies every fact of nonempty_facts(s) (Z3, all 64-bit
-    fields symbolic; one query per fact, under a second each)."""
-    if _NONEMPTY_OK:
-        return
+    fields symbolic; one query per fact, under a second each). A failure
+    raises, and is not cached."""
     st = {f: claripy.BVS(f"lemma.{f}", model.FIELD_BITS[f], explicit_name=True) for f in FIELDS}
     x = claripy.BVS("lemma.x", 64, explicit_name=True)
-    _NONEMPTY_OK.append(True)   # nonempty_facts below must not recurse into the proof
-    try:
-        for fact in nonempty_facts(st):
-            r, _, why = solve([member(st, x), claripy.Not(fact)], 120_000)
-            if r != "unsat":
-                raise RuntimeError(f"lemma member => nonempty failed ({r} {why}) for {fact}")
-    except BaseException:
-        _NONEMPTY_OK.clear()
-        raise
+    for fact in _nonempty_facts(st):
+        r, _, why = solve([member(st, x), claripy.Not(fact)], 120_000)
+        if r != "unsat":
+            raise RuntimeError(f"lemma member => nonempty failed ({r} {why}) for {fact}")
 
 
 def jmp_sound(ex: Extraction, cond: str, is32: bool, edge: str, timeout_ms: int, synced: bool = False) -> Outcome:

@@ -424,18 +424,16 @@ def _ite(pcs, vals):
 
 
 def _merge(states):
-    """Merge states at the same program point by hand: every register and every
-    live stack/struct word becomes ITE(pc_0, v_0, ITE(pc_1, v_1, ...)) over the
-    states' (mutually exclusive) path conditions, and the path condition becomes
-    their disjunction. (angr's own merge skips memory it believes unchanged,
-    which loses values after repeated merges.)"""
-    # the states forked from a common history: their constraint lists share a
-    # prefix (the same AST objects), which holds in the merged state; only the
-    # suffixes tell them apart, and under the prefix ITE(pc_i, ...) over the
-    # whole path conditions equals ITE over the suffixes. Keeping the prefix as
-    # separate constraints and the suffixes small keeps every later term small
-    # (with the whole conditions, each merge nested all earlier branches
-    # inside every ITE and in one big disjunction).
+    """Merge states at the same program point by hand. The states forked from a
+    common history: their constraint lists share a prefix (the same AST
+    objects), which the merged state keeps; only the suffixes c_i tell them
+    apart. Every register and every live stack/struct word becomes
+    ITE(c_0, v_0, ITE(c_1, v_1, ...)) over those (mutually exclusive) suffixes
+    -- under the prefix, the same as over the whole path conditions -- and the
+    merged constraints are the prefix and the suffixes' disjunction. Using the
+    whole conditions nested every earlier branch inside each later ITE.
+    (angr's own merge skips memory it believes unchanged, which loses values
+    after repeated merges.)"""
     cons = [list(s.solver.constraints) for s in states]
     k = 0
     while all(len(c) > k for c in cons) and all(c[k] is cons[0][k] for c in cons[1:]):
