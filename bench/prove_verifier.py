@@ -27,9 +27,16 @@ def main() -> None:
     ap.add_argument("--timeout", type=int, default=60)
     ap.add_argument("--out", default="build/prove/bench.json")
     ap.add_argument("--skip-slow", action="store_true", help="leave out runner.SLOW_OPS (what CI runs)")
+    ap.add_argument("--exclude-op", action="append", default=[], help="leave out this operator (repeatable)")
+    ap.add_argument("--rows", default="build/prove/bench-rows.jsonl",
+                    help="every finished job's rows, appended as they come (a stopped run still reports)")
     a = ap.parse_args()
     profiles = list(PROFILES) if a.profile == "all" else [a.profile]
-    ops = [o for o in (a.op or runner.all_ops()) if not (a.skip_slow and o in runner.SLOW_OPS)]
+    ops = [o for o in (a.op or runner.all_ops())
+           if not (a.skip_slow and o in runner.SLOW_OPS) and o not in a.exclude_op]
+    rows_f = Path(a.rows)
+    rows_f.parent.mkdir(parents=True, exist_ok=True)
+    rows_f.write_text("")
     cache = Path(tempfile.mkdtemp(prefix="prove-bench-cache-"))
     runner.CACHE_DIR = cache
     report = {"jobs": a.jobs, "cpus": os.cpu_count(), "skip_slow": a.skip_slow, "loadavg_start": os.getloadavg()}
@@ -45,7 +52,16 @@ def main() -> None:
         for label in ("cold", "cached"):
             jobs = runner.make_jobs(list(ARCHES), profiles, ops, timeout_ms=a.timeout * 1000)
             t0 = time.monotonic()
-            rows = runner.run_jobs(jobs, a.jobs)
+
+            def done(job, rows, label=label, t0=t0):
+                with rows_f.open("a") as f:
+                    for r in rows:
+                        f.write(json.dumps({"phase": label, "at_s": round(time.monotonic() - t0, 1),
+                                            "kind": job.kind, "part": job.part,
+                                            **{k: r.get(k) for k in ("arch", "profile", "op", "check", "status",
+                                                                     "seconds", "cached")}}) + "\n")
+
+            rows = runner.run_jobs(jobs, a.jobs, on_done=done)
             wall = time.monotonic() - t0
             per_op = defaultdict(float)
             for r in rows:

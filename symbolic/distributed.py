@@ -253,9 +253,10 @@ def compute(spec: dict, tgts: list) -> list[dict]:
     try:
         if spec["kind"] == "prove":
             return [r.to_json() for r in runner.prove_on(tgts[0], spec["op"], spec["timeout_ms"])]
-        return [runner.agree_on(tgts, spec["op"], spec["timeout_ms"]).to_json()]
+        return [runner.agree_on(tgts, spec["op"], spec["timeout_ms"], spec.get("part")).to_json()]
     except Exception as e:  # a broken target must not kill the whole run (as run_job)
-        chks = runner.op_checks(spec["op"]) if spec["kind"] == "prove" else ["agree"]
+        chks = runner.op_checks(spec["op"]) if spec["kind"] == "prove" else \
+            ["agree" if spec.get("part") is None else f"agree:{spec['part']}"]
         return [runner.Result(spec["arch"], spec["profile"], spec["op"], c, checks.UNKNOWN, 0.0,
                               f"error: {e!r}").to_json() for c in chks]
 
@@ -302,7 +303,7 @@ def run_uniq(items: list[tuple[int, object, str | None]], finish: Callable[[int,
     without a key (their target failed: run_job reports that at once) are
     answered here; misses go to the cluster and their rows are cached here."""
     from . import runner
-    from .targets import ARCHES, resolve
+    from .targets import resolve
 
     stats = {"address": address, "submitted": 0, "local": 0, "worker_pids": set(), "hosts": set(),
              "elfs": set(), "shipped": 0, "shipped_bytes": 0, "seconds": 0.0}
@@ -324,8 +325,7 @@ def run_uniq(items: list[tuple[int, object, str | None]], finish: Callable[[int,
         fp = fingerprint_now()
         pending: dict[object, tuple[int, object, str]] = {}
         for i, job, key in remote_items:
-            tgts = ([resolve(job.arch, job.profile, job.overrides)] if job.kind == "prove"
-                    else [resolve(a, job.profile, job.overrides) for a in ARCHES])
+            tgts = [resolve(a, job.profile, job.overrides) for a in runner.job_arches(job)]
             specs, args = [], []
             for t in tgts:
                 blob = Path(t.elf).read_bytes()
@@ -337,7 +337,7 @@ def run_uniq(items: list[tuple[int, object, str | None]], finish: Callable[[int,
                 specs.append({"arch": t.arch, "profile": t.profile, "kind": t.kind, "note": t.note,
                               "elf": str(t.elf), "sha256": sha})
                 args.append(refs[sha])
-            spec = {"kind": job.kind, "op": job.op, "arch": job.arch, "profile": job.profile,
+            spec = {"kind": job.kind, "op": job.op, "arch": job.arch, "profile": job.profile, "part": job.part,
                     "timeout_ms": job.timeout_ms, "targets": specs, "fingerprint": fp}
             pending[task.remote(spec, *args)] = (i, job, key)
             last_run["submitted"] += 1
@@ -350,7 +350,7 @@ def run_uniq(items: list[tuple[int, object, str | None]], finish: Callable[[int,
                         out = ray.get(ref)
                     except Exception as e:  # the task died (worker crash, node lost) after Ray's retries
                         msg = (str(e).strip().splitlines() or [type(e).__name__])[0]
-                        chks = runner.op_checks(job.op) if job.kind == "prove" else ["agree"]
+                        chks = runner.job_checks(job)
                         rows = [runner.Result(job.arch, job.profile, job.op, c, "UNKNOWN", 0.0,
                                               f"error: ray task failed: {msg}").to_json() for c in chks]
                         finish(i, rows)

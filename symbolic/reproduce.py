@@ -156,7 +156,7 @@ def attach_reproducers(rows: list[dict], overrides: dict[str, str] | None = None
     progs: dict[int, dict] = {}
     reps: dict[int, dict] = {}
     for i, r in enumerate(rows):
-        if r["status"] == "UNSOUND" and r.get("counterexample") and r["check"] != "agree":
+        if r["status"] == "UNSOUND" and r.get("counterexample") and not r["check"].startswith("agree"):
             reps[i] = rep = replay(r["op"], r["counterexample"], overrides)
             r["host_replay"] = rep
             if r["op"] in model.ALU2 or r["op"] in model.ALU1 or r["op"][:-2] in model.COND:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import multiprocessing as mp
+import queue
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -302,13 +303,79 @@ def _shift_lo_cases(inputs: dict) -> list:
     return [lo == v for v in range(64)] + [lo.UGE(64)]
 
 
-def agree_on(tgts: list[Target], op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> Result:
+def shift_union_parts() -> list[str]:
+    """bpf_tnum_shift_union's agree, one part per kind and width the operators
+    call it with ("lsh@64", ..., "arsh32")."""
+    return [chk if width is not None else f"{chk}@{w}"
+            for chk, (kind, width) in SHIFT_UNION_CHECKS.items()
+            for w in ([width] if width is not None else [64, 32])]
+
+
+def _shift_union_part(part: str) -> tuple[int, int]:
+    chk, _, w = part.partition("@")
+    kind, width = SHIFT_UNION_CHECKS[chk]
+    return kind, width if width is not None else int(w)
+
+
+def agree_jobs_for(op: str) -> list[tuple[str | None, str]]:
+    """How `op`'s cross-arch agreement is split into jobs: (part, arches) per job,
+    arches "all" or "REF+OTHER". Agreement is transitive through the reference
+    arch (the first in name order), so "aarch64+riscv64" and "aarch64+x86_64"
+    together are the claim for all three. Only bpf_tnum_shift_union is split:
+    its agree, whole, ran for more than 13 minutes on one core while the other
+    sat idle (docs/proofs.md, "Timings"); split, its 12 parts (6 kinds/widths x
+    2 arch pairs) take 0.5-4 minutes each and the pool shares them."""
+    if op == "tnum_shift_union":
+        ref, *others = sorted(ARCHES)
+        return [(part, f"{ref}+{o}") for part in shift_union_parts() for o in others]
+    return [(None, "all")]
+
+
+def agree_on(tgts: list[Target], op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS,
+             part: str | None = None) -> Result:
+    """`op`'s extracted semantics are equal on the arches `tgts` (their
+    paths, outputs and summarised calls: checks.agree). `part` selects one
+    piece of a split agree (agree_jobs_for); the row's check is then
+    "agree:PART". The row's arch is "all" for the three arches, else the
+    arches joined by "+"."""
     from .extract import Budget, ExtractError, extract
 
     t0 = time.monotonic()
     func = op_function(op)
+    label = "all" if len(tgts) == len(ARCHES) else "+".join(t.arch for t in tgts)
+    names = ", ".join(t.arch for t in tgts)
+    check = "agree" if part is None else f"agree:{part}"
+
+    def row(o: "checks.Outcome") -> Result:
+        return Result(label, tgts[0].profile, op, check, o.status, round(time.monotonic() - t0, 3), o.detail,
+                      ", ".join(t.label for t in tgts), o.counterexample)
     try:
         exs = {}
+        if op == "tnum_mul":
+            return Result(label, tgts[0].profile, op, check, checks.UNKNOWN, 0.0,
+                          "cross-arch agreement of bpf_tnum_mul is covered by its bounded proof on each arch")
+        if op == "sdiv_bounds":
+            parts = [(chk, checks.agree({u.arch: extract(str(u.elf), func, "sdivb", sdiv_min=minv) for u in tgts},
+                                        timeout_ms)) for chk, minv in SDIV_BOUNDS_CHECKS.items()]
+            o = _combine(parts)
+            if o.status == checks.PROVED:
+                o.detail = f"{names} agree for min = INT64_MIN and INT32_MIN"
+            return row(o)
+        if op == "tnum_shift_union":
+            # every kind (and width) the operators call, each compared on its
+            # own, at a constant width (with a symbolic one Z3 timed out; the
+            # operators call it with constant widths, compared by their own agree)
+            todo = [part] if part is not None else shift_union_parts()
+            parts = []
+            for pt in todo:
+                kind, w = _shift_union_part(pt)
+                e = {u.arch: _extract_shift_union(str(u.elf), kind, w) for u in tgts}
+                parts.append((pt, checks.agree(e, timeout_ms, per_field=True, cases=_shift_lo_cases)))
+            o = _combine(parts)
+            if o.status == checks.PROVED:
+                o.detail = f"{names} agree for " + ", ".join(n for n, _ in parts) + \
+                    " (per field, split on lo where needed)"
+            return row(o)
         for t in tgts:
             if op in BINOPS or op in UNOPS:
                 exs[t.arch] = extract(str(t.elf), func, "binop" if op in BINOPS else "unop", merge=True)
@@ -318,37 +385,12 @@ def agree_on(tgts: list[Target], op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) 
                 exs[t.arch] = extract(str(t.elf), func, "sync")
             elif op == "is_empty":
                 exs[t.arch] = extract(str(t.elf), func, "pred")
-            elif op == "sdiv_bounds":
-                parts = [(chk, checks.agree({u.arch: extract(str(u.elf), func, "sdivb", sdiv_min=minv) for u in tgts},
-                                            timeout_ms)) for chk, minv in SDIV_BOUNDS_CHECKS.items()]
-                o = _combine(parts)
-                if o.status == checks.PROVED:
-                    o.detail = f"{', '.join(t.arch for t in tgts)} agree for min = INT64_MIN and INT32_MIN"
-                return Result("all", tgts[0].profile, op, "agree", o.status, round(time.monotonic() - t0, 3),
-                              o.detail, ", ".join(t.label for t in tgts), o.counterexample)
-            elif op == "tnum_shift_union":
-                # every kind (and width) the operators call, each compared on its own
-                # (a constant width each: with a symbolic one Z3 timed out; the
-                # operators call it with constant widths, compared by their own agree)
-                parts = []
-                for chk, (kind, width) in SHIFT_UNION_CHECKS.items():
-                    for w in ([width] if width is not None else [64, 32]):
-                        e = {u.arch: _extract_shift_union(str(u.elf), kind, w) for u in tgts}
-                        parts.append((chk if width is not None else f"{chk}@{w}",
-                                      checks.agree(e, timeout_ms, per_field=True, cases=_shift_lo_cases)))
-                o = _combine(parts)
-                if o.status == checks.PROVED:
-                    o.detail = f"{', '.join(t.arch for t in tgts)} agree for " + ", ".join(n for n, _ in parts)
-                return Result("all", tgts[0].profile, op, "agree", o.status, round(time.monotonic() - t0, 3),
-                              o.detail, ", ".join(t.label for t in tgts), o.counterexample)
             else:
-                return Result("all", tgts[0].profile, op, "agree", checks.UNKNOWN, 0.0,
-                              "cross-arch agreement of bpf_tnum_mul is covered by its bounded proof on each arch")
+                raise KeyError(op)
         o = checks.agree(exs, timeout_ms)
     except (Budget, ExtractError) as e:
         o = checks.Outcome(checks.UNKNOWN, f"extraction: {e}")
-    return Result("all", tgts[0].profile, op, "agree", o.status, round(time.monotonic() - t0, 3), o.detail,
-                  ", ".join(t.label for t in tgts), o.counterexample)
+    return row(o)
 
 
 # ---------------------------------------------------------------------------
@@ -363,14 +405,29 @@ class Job:
     overrides: dict[str, str] | None = None
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     use_cache: bool = True
+    part: str | None = None   # agree: one piece of a split check (agree_jobs_for)
+
+
+def job_arches(job: Job) -> list[str]:
+    """The arches a job reads: one for prove; all, or "A+B", for agree."""
+    if job.kind == "prove":
+        return [job.arch]
+    return list(ARCHES) if job.arch == "all" else job.arch.split("+")
+
+
+def job_checks(job: Job) -> list[str]:
+    """The checks a job's rows carry (error rows use them)."""
+    if job.kind == "prove":
+        return op_checks(job.op)
+    return ["agree" if job.part is None else f"agree:{job.part}"]
 
 
 def job_key(job: Job) -> str:
     if job.kind == "prove":
         tgt = resolve(job.arch, job.profile, job.overrides)
         return cache_key(tgt, job.op, f"prove|{job.timeout_ms}")
-    tgts = [resolve(a, job.profile, job.overrides) for a in ARCHES]
-    return hashlib.sha256("|".join(cache_key(t, job.op, f"agree|{job.timeout_ms}") for t in tgts)
+    tgts = [resolve(a, job.profile, job.overrides) for a in job_arches(job)]
+    return hashlib.sha256("|".join(cache_key(t, job.op, f"agree|{job.timeout_ms}|{job.part}") for t in tgts)
                           .encode()).hexdigest()[:32]
 
 
@@ -387,20 +444,20 @@ def run_job(job: Job) -> list[dict]:
                 return hit
             rows = [r.to_json() for r in prove_on(tgt, job.op, job.timeout_ms)]
         else:
-            tgts = [resolve(a, job.profile, job.overrides) for a in ARCHES]
+            tgts = [resolve(a, job.profile, job.overrides) for a in job_arches(job)]
             if job.use_cache and (hit := cache_get(key)) is not None:
                 for r in hit:
                     r["cached"] = True
                     r["profile"] = job.profile
                 return hit
-            rows = [agree_on(tgts, job.op, job.timeout_ms).to_json()]
+            rows = [agree_on(tgts, job.op, job.timeout_ms, job.part).to_json()]
         if job.use_cache and all(r["status"] != checks.UNKNOWN or "timeout" not in r.get("detail", "")
                                  for r in rows):
             cache_put(key, rows)
         return rows
     except Exception as e:  # a broken target must not kill the whole run
         return [Result(job.arch, job.profile, job.op, c, checks.UNKNOWN, 0.0, f"error: {e!r}").to_json()
-                for c in (op_checks(job.op) if job.kind == "prove" else ["agree"])]
+                for c in job_checks(job)]
 
 
 def _copy_rows(rows: list[dict], rep: Job, job: Job) -> list[dict]:
@@ -422,9 +479,23 @@ def make_jobs(arches: list[str], profiles: list[str], ops: list[str], agree: boo
               use_cache: bool = True) -> list[Job]:
     jobs = [Job("prove", p, op, a, overrides, timeout_ms, use_cache) for p in profiles for op in ops for a in arches]
     if agree and len(arches) == len(ARCHES):
-        jobs += [Job("agree", p, op, "all", overrides, timeout_ms, use_cache) for p in profiles for op in ops
-                 if op != "tnum_mul"]
+        jobs += [Job("agree", p, op, arches_, overrides, timeout_ms, use_cache, part)
+                 for p in profiles for op in ops if op != "tnum_mul" for part, arches_ in agree_jobs_for(op)]
     return jobs
+
+
+# Rough cold cost of a job, in seconds on this 2-core box (docs/proofs.md,
+# "Timings"): the pool takes the dearest jobs first, so a long one does not
+# start last and leave a core idle at the end (longest-processing-time-first).
+def cost_hint(job: Job) -> float:
+    if job.op == "tnum_shift_union" and job.kind == "agree":
+        return 200.0
+    if job.op[:-2] in ("jeq", "jne", "jset") and job.op in JMPS:
+        return 60.0 if job.kind == "prove" else 100.0
+    return COST_HINTS.get((job.kind, job.op), 20.0 if job.kind == "agree" else 10.0)
+
+
+COST_HINTS: dict[tuple[str, str], float] = {}
 
 
 def run_jobs(jobs: list[Job], n_jobs: int = 1, on_done: Callable[[Job, list[dict]], None] | None = None,
@@ -438,7 +509,7 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, on_done: Callable[[Job, list[dict
     # projects and code digests instead of each loading them again
     seen = set()
     for j in jobs:
-        for a in (ARCHES if j.arch == "all" else [j.arch]):
+        for a in job_arches(j):
             k = (a, j.profile, json.dumps(j.overrides, sort_keys=True))
             if k not in seen:
                 seen.add(k)
@@ -459,6 +530,7 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, on_done: Callable[[Job, list[dict
             if k is not None:
                 rep_of[k] = i
             uniq.append(i)
+    uniq.sort(key=lambda i: -cost_hint(jobs[i]))   # stable: equal hints keep their order
     results: dict[int, list[dict]] = {}
 
     def finish(i: int, r: list[dict]) -> None:
@@ -480,9 +552,17 @@ def run_jobs(jobs: list[Job], n_jobs: int = 1, on_done: Callable[[Job, list[dict
     else:
         ctx = mp.get_context("fork")
         with ctx.Pool(n_jobs, maxtasksperchild=40) as pool:
-            futs = [(i, pool.apply_async(run_job, (jobs[i],))) for i in uniq]
-            for i, f in futs:
-                finish(i, f.get())
+            # rows are reported (on_done) as each job finishes, not in job order
+            done_q: queue.SimpleQueue = queue.SimpleQueue()
+            for i in uniq:
+                pool.apply_async(run_job, (jobs[i],), callback=lambda r, i=i: done_q.put((i, r)),
+                                 error_callback=lambda e, i=i: done_q.put((i, e)))
+            for _ in uniq:
+                i, r = done_q.get()
+                if isinstance(r, BaseException):   # the worker itself failed (run_job catches the rest)
+                    r = [Result(jobs[i].arch, jobs[i].profile, jobs[i].op, c, checks.UNKNOWN, 0.0,
+                                f"error: {r!r}").to_json() for c in job_checks(jobs[i])]
+                finish(i, r)
     rows: list[dict] = []
     for i in range(len(jobs)):
         rows += results.get(i, [])
