@@ -1,4 +1,5 @@
-"""Proof obligations over extracted semantics, discharged with Z3.
+"""Proof obligations over extracted semantics, discharged with Z3 (and
+Bitwuzla for the bit-vector queries Z3 does not finish quickly: `solve`).
 
 Every obligation is the negation of a soundness property, asserted per
 extracted path; UNSAT on every path = PROVED, SAT = UNSOUND (the model is the
@@ -8,7 +9,9 @@ counterexample), solver timeout = UNKNOWN.
 from __future__ import annotations
 
 import functools
+import os
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable
 
@@ -45,6 +48,99 @@ def _model_int(m: z3.ModelRef, e) -> int:
 ABSTRACT_MS = 15_000   # time for the abstracted query before the precise one
 
 
+# Which solver answered the precise queries (per process; bench and docs):
+# "z3", "bitwuzla", "abstraction" (UNSAT of nonlinear.abstract), "unknown".
+SOLVER_STATS: Counter = Counter()
+
+# The precise query goes to Z3 for Z3_FIRST_MS first (most queries take well
+# under a second there, and need no translation); what is left goes to
+# Bitwuzla with the rest of the time. AXIOMDBG_SOLVER=z3 keeps Z3 alone
+# (comparisons; docs/proofs.md "Solvers").
+Z3_FIRST_MS = 2_000
+
+
+def solver_mode() -> str:
+    m = os.environ.get("AXIOMDBG_SOLVER", "portfolio")
+    if m not in ("portfolio", "z3"):
+        raise ValueError(f"AXIOMDBG_SOLVER={m!r}: expected 'portfolio' or 'z3'")
+    return m
+
+
+def _bitwuzla(fmls: list, timeout_ms: int) -> tuple[str, dict | None, str]:
+    """Ask Bitwuzla the same question, handed over as SMT-LIB 2 (Z3's own
+    printer, Bitwuzla's parser: no hand-written translation). On SAT the
+    model is the values of the declared constants, {name: (sort, int)}."""
+    import bitwuzla as bw
+
+    s = z3.Solver()
+    s.add(*fmls)
+    text = s.to_smt2()
+    tm = bw.TermManager()
+    opts = bw.Options()
+    opts.set(bw.Option.PRODUCE_MODELS, True)
+    opts.set(bw.Option.TIME_LIMIT_PER, max(1, int(timeout_ms)))
+    p = bw.Parser(tm, opts)
+    p.parse(text, True, False)
+    solver = p.bitwuzla()
+    r = solver.check_sat()
+    if r == bw.Result.UNSAT:
+        return "unsat", None, ""
+    if r == bw.Result.SAT:
+        vals = {}
+        for f in p.get_declared_funs():
+            srt = f.sort()
+            if srt.is_bool():
+                vals[f.symbol()] = ("bool", int(bool(solver.get_value(f).value())))
+            elif srt.is_bv():
+                vals[f.symbol()] = (srt.bv_size(), int(solver.get_value(f).value(10)))
+        return "sat", vals, ""
+    return "unknown", None, f"bitwuzla: time limit {timeout_ms} ms"
+
+
+def _z3_model_at(fmls: list, vals: dict, timeout_ms: int) -> z3.ModelRef | None:
+    """A Z3 model of `fmls` with every constant fixed to Bitwuzla's value (so
+    callers evaluate claripy terms in it as usual); None if Z3 disagrees."""
+    pins = [z3.Bool(n) == bool(v) if w == "bool" else z3.BitVec(n, w) == v for n, (w, v) in vals.items()]
+    s = z3.SolverFor("QF_BV")
+    s.set("timeout", timeout_ms)
+    s.add(*fmls, *pins)
+    return s.model() if s.check() == z3.sat else None
+
+
+def _precise(fmls: list, timeout_ms: int) -> tuple[str, z3.ModelRef | None, str]:
+    portfolio = solver_mode() == "portfolio"
+    s = z3.SolverFor("QF_BV")
+    s.set("timeout", min(timeout_ms, Z3_FIRST_MS) if portfolio else timeout_ms)
+    s.add(*fmls)
+    t0 = time.monotonic()
+    r = s.check()
+    if r == z3.unsat:
+        SOLVER_STATS["z3"] += 1
+        return "unsat", None, ""
+    if r == z3.sat:
+        SOLVER_STATS["z3"] += 1
+        return "sat", s.model(), ""
+    why = s.reason_unknown()
+    left = timeout_ms - int((time.monotonic() - t0) * 1000)
+    if not portfolio or left <= 0:
+        SOLVER_STATS["unknown"] += 1
+        return "unknown", None, why
+    r2, vals, why2 = _bitwuzla(fmls, left)
+    if r2 == "unsat":
+        SOLVER_STATS["bitwuzla"] += 1
+        return "unsat", None, ""
+    if r2 == "sat":
+        m = _z3_model_at(fmls, vals, max(1000, left))
+        if m is not None:
+            SOLVER_STATS["bitwuzla"] += 1
+            return "sat", m, ""
+        # the two solvers disagree: report it, claim nothing
+        SOLVER_STATS["unknown"] += 1
+        return "unknown", None, "bitwuzla found a model that z3 rejects"
+    SOLVER_STATS["unknown"] += 1
+    return "unknown", None, f"z3: {why}; {why2}"
+
+
 def solve(assertions: list, timeout_ms: int) -> tuple[str, z3.ModelRef | None, str]:
     fmls = [to_z3(a) for a in assertions]
     if nonlinear.has_nonlinear(fmls):
@@ -60,18 +156,11 @@ def solve(assertions: list, timeout_ms: int) -> tuple[str, z3.ModelRef | None, s
                 s.set("timeout", min(timeout_ms, max(ABSTRACT_MS, timeout_ms // 2) if i == j == 0 else ABSTRACT_MS))
                 s.add(*abst)
                 if s.check() == z3.unsat:
+                    SOLVER_STATS["abstraction"] += 1
                     return "unsat", None, ""
             if last:
                 break
-    s = z3.SolverFor("QF_BV")
-    s.set("timeout", timeout_ms)
-    s.add(*fmls)
-    r = s.check()
-    if r == z3.unsat:
-        return "unsat", None, ""
-    if r == z3.sat:
-        return "sat", s.model(), ""
-    return "unknown", None, s.reason_unknown()
+    return _precise(fmls, timeout_ms)
 
 
 def _state_values(m, st: dict) -> dict[str, int]:
@@ -588,7 +677,7 @@ def width_pre(width: int):
     return pre
 
 
-AGREE_FIRST_MS = 20_000   # split queries (agree's `cases`): the unsplit attempt first
+AGREE_FIRST_MS = 60_000   # split queries (agree's `cases`): the unsplit attempt first
 
 
 def _agree_pair(p: Path_, q: Path_) -> tuple[list, list]:
@@ -649,6 +738,18 @@ def _agree_pair(p: Path_, q: Path_) -> tuple[list, list]:
             args.append(u == v)
         asrt.append(claripy.Or(claripy.Not(claripy.And(*args)),
                                claripy.And(c1[5] == c2[5], c1[6] == c2[6], c1[7] == c2[7])))
+    # sync steps replaced by contracts (extract's `contracts`): the same rule.
+    # A different sequence of steps, or a different state handed to one, is a
+    # disagreement; with equal states the fresh results are equal (each step's
+    # own cross-arch agreement is a part of sync's agree: runner.agree_on)
+    if [c[0] for c in p.calls] != [c[0] for c in q.calls]:
+        diffs.append(("sync steps", claripy.BVV(0, 1), claripy.BVV(1, 1)))   # differ whatever the inputs
+    else:
+        for n, ((name, b1, a1), (_, b2, a2)) in enumerate(zip(p.calls, q.calls)):
+            for f in b1:
+                diffs.append((f"step{n}.{name}.{f}", b1[f], b2[f]))
+            asrt.append(claripy.Or(claripy.Not(claripy.And(*[b1[f] == b2[f] for f in b1])),
+                                   claripy.And(*[a1[f] == a2[f] for f in a1])))
     return diffs, asrt
 
 
@@ -669,6 +770,7 @@ def agree(exs: dict[str, Extraction], timeout_ms: int, per_field: bool = False,
     ref = arches[0]
     reasons = []
     split = cases(exs[ref].inputs) if cases is not None else None
+    n_split = 0
     for other in arches[1:]:
         for i, p in enumerate(exs[ref].paths):
             for j, q in enumerate(exs[other].paths):
@@ -681,6 +783,7 @@ def agree(exs: dict[str, Extraction], timeout_ms: int, per_field: bool = False,
                         first = solve(asrt + [ne], min(timeout_ms, AGREE_FIRST_MS))
                     attempts = [[]] if first is None or first[0] == "sat" else \
                         [] if first[0] == "unsat" else [[c] for c in split]
+                    n_split += len(attempts) > 1
                     for extra in attempts:
                         r, m, why = first if first is not None and first[0] == "sat" else \
                             solve(asrt + extra + [ne], timeout_ms)
@@ -695,6 +798,6 @@ def agree(exs: dict[str, Extraction], timeout_ms: int, per_field: bool = False,
                             reasons.append(f"{ref}/{other} paths {i + 1},{j + 1}{what}: {why}")
     if reasons:
         return Outcome(UNKNOWN, "; ".join(reasons[:3]), None, time.monotonic() - t0)
-    how = " (per field" + (f", split into {len(split)} cases where needed)" if split else ")") \
-        if per_field or split else ""
+    how = " (per field" + (f", {n_split} queries split into {len(split)} cases)" if n_split else ")") \
+        if per_field or n_split else ""
     return Outcome(PROVED, f"{', '.join(arches)} agree{how}", None, time.monotonic() - t0)

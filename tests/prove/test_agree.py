@@ -186,3 +186,66 @@ def test_sdiv_bounds_arguments_must_agree():
     o = checks.agree({"x86_64": _ex(inp, [_sdiv_path(args, mn, "x")]),
                       "riscv64": _ex(inp, [_sdiv_path(args, -(1 << 31), "r")])}, 10_000)
     assert o.status == checks.UNSOUND and "sdiv_bounds0.min" in o.counterexample["differs"], o
+
+
+def _sync_path(inp, calls, out):
+    return Path_(claripy.true(), {"out": out}, calls=calls)
+
+
+def test_sync_step_summaries_must_agree():
+    """sync's agree over its steps as summaries: the same steps on the same
+    states give the same (fresh) results; a different state handed to a step,
+    or a different sequence of steps, is a disagreement."""
+    u = claripy.BVS("s.umin", 64, explicit_name=True)
+    m = claripy.BVS("s.umax", 64, explicit_name=True)
+    inp = {"a": {"umin": u, "umax": m}}
+
+    def after(tag, n):
+        return {"umin": claripy.BVS(f"call{n}.{tag}.umin", 64, explicit_name=True),
+                "umax": claripy.BVS(f"call{n}.{tag}.umax", 64, explicit_name=True)}
+
+    def arch(tag, before0, steps=("st_a", "st_b")):
+        a0 = after(tag, 0)
+        calls = [(steps[0], before0, a0)]
+        a1 = after(tag, 1)
+        calls.append((steps[1], {"umin": a0["umin"], "umax": a0["umax"]}, a1))
+        return _ex(inp, [_sync_path(inp, calls, a1)])
+    same = checks.agree({"x86_64": arch("x", {"umin": u, "umax": m}),
+                         "riscv64": arch("r", {"umin": u, "umax": m})}, 10_000)
+    assert same.status == checks.PROVED, same
+
+    # the other arch hands st_a umax | 1 for umax when umin == 9
+    o = checks.agree({"x86_64": arch("x", {"umin": u, "umax": m}),
+                      "riscv64": arch("r", {"umin": u, "umax": claripy.If(u == 9, m | 1, m)})}, 10_000)
+    assert o.status == checks.UNSOUND, o
+    assert "step0.st_a.umax" in o.counterexample["differs"]
+    assert o.counterexample["inputs"]["a"]["umin"] == 9
+
+    o = checks.agree({"x86_64": arch("x", {"umin": u, "umax": m}),
+                      "riscv64": arch("r", {"umin": u, "umax": m}, steps=("st_b", "st_a"))}, 10_000)
+    assert o.status == checks.UNSOUND and "sync steps" in o.counterexample["differs"], o
+
+
+def test_compiled_sync_agrees_and_a_changed_step_input_disagrees():
+    """On real binaries: bpf_range_sync of two arches agrees (compositional:
+    each step, then sync over the steps); a build that clears u32min between
+    two steps hands the next step a different state, which is a disagreement."""
+    from axiomdbg.prove import runner
+    from axiomdbg.prove.extract import SYNC_STEPS, extract
+    from axiomdbg.prove.targets import BPF_DIR, resolve
+
+    real = [resolve(a, "embedded") for a in ("x86_64", "riscv64")]
+    r = runner.agree_on(real, "sync", 60_000)
+    assert r.status == checks.PROVED and r.arch == "x86_64+riscv64", r
+
+    src = (BPF_DIR / "range_sync.c").read_text()
+    seq = "\t\tbpf_sync_64_to_32(s);\n\t\tbpf_sync_32_to_64(s);\n"
+    assert src.count(seq) == 1, "bpf_range_sync's step sequence changed: update this test"
+    bad = resolve("x86_64", "embedded",
+                  {"range_sync.c": src.replace(seq, "\t\tbpf_sync_64_to_32(s);\n\t\ts->u32min = 0;\n"
+                                                    "\t\tbpf_sync_32_to_64(s);\n")})
+    ex = {"aa-real": extract(str(real[1].elf), "bpf_range_sync", "sync", contracts=SYNC_STEPS),
+          "zz-patched": extract(str(bad.elf), "bpf_range_sync", "sync", contracts=SYNC_STEPS)}
+    o = checks.agree(ex, 60_000)
+    assert o.status == checks.UNSOUND, o
+    assert any(k.endswith("bpf_sync_32_to_64.u32min") for k in o.counterexample["differs"]), o.counterexample
