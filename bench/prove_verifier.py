@@ -59,7 +59,8 @@ def main() -> None:
                         f.write(json.dumps({"phase": label, "at_s": round(time.monotonic() - t0, 1),
                                             "kind": job.kind, "part": job.part,
                                             **{k: r.get(k) for k in ("arch", "profile", "op", "check", "status",
-                                                                     "seconds", "cached")}}) + "\n")
+                                                                     "seconds", "cached")},
+                                            "detail": (r.get("detail") or "")[:400]}) + "\n")
 
             rows = runner.run_jobs(jobs, a.jobs, on_done=done)
             wall = time.monotonic() - t0

@@ -501,14 +501,18 @@ def make_jobs(arches: list[str], profiles: list[str], ops: list[str], agree: boo
 # "Timings"): the pool takes the dearest jobs first, so a long one does not
 # start last and leave a core idle at the end (longest-processing-time-first).
 def cost_hint(job: Job) -> float:
-    if job.op == "tnum_shift_union" and job.kind == "agree":
-        return 200.0
-    if job.op[:-2] in ("jeq", "jne", "jset") and job.op in JMPS:
-        return 60.0 if job.kind == "prove" else 100.0
-    return COST_HINTS.get((job.kind, job.op), 20.0 if job.kind == "agree" else 10.0)
+    if job.op in JMPS and job.op[:-2] in ("jeq", "jne", "jset"):
+        return 60.0 if job.kind == "prove" else 80.0
+    return COST_HINTS.get((job.kind, job.op), 20.0 if job.kind == "agree" else 5.0)
 
 
-COST_HINTS: dict[tuple[str, str], float] = {}
+# measured in session 8 (bench/prove_verifier.py, docs/proofs.md "Timings"),
+# per job, cold, seconds
+COST_HINTS: dict[tuple[str, str], float] = {
+    ("prove", "tnum_mul"): MUL_BUDGET_S, ("agree", "tnum_shift_union"): 30.0,
+    ("prove", "sub64"): 60.0, ("prove", "mul64"): 35.0, ("prove", "mul32"): 20.0, ("prove", "add64"): 20.0,
+    ("prove", "sync"): 25.0, ("prove", "tnum_shift_union"): 20.0, ("prove", "arsh64"): 20.0,
+}
 
 
 def run_jobs(jobs: list[Job], n_jobs: int = 1, on_done: Callable[[Job, list[dict]], None] | None = None,
