@@ -162,7 +162,8 @@ def prove_on(tgt: Target, op: str, timeout_ms: int = DEFAULT_TIMEOUT_MS) -> list
             ex = _extract_alu(elf, func, "binop" if op in BINOPS else "unop")
             for chk, synced in (("sound", False), ("sound_synced", True)):
                 t1 = time.monotonic()
-                o = checks.alu_sound(ex, op, synced, timeout_ms)
+                with checks.z3_first(checks.Z3_FIRST_MS_ALU):
+                    o = checks.alu_sound(ex, op, synced, timeout_ms)
                 res(chk, o, (ex.seconds if chk == "sound" else 0) + time.monotonic() - t1)
         elif op in JMPS:
             is32 = op.endswith("32")
